@@ -1,13 +1,22 @@
-// Minimal implementation: stderr only. The daemon issue replaces it with file/syslog sinks.
-#include "base/log.hpp"
+// File and syslog sinks behind log.hpp. Each level goes to the path Dovecot would use:
+// errors/warnings/fatal -> log_path, info -> info_log_path (else log_path), debug ->
+// debug_log_path (else the info sink). A line is written with one write(2) on an O_APPEND fd
+// so concurrent writers (and logrotate's copy) never interleave within a line.
+#include <fcntl.h>
+#include <syslog.h>
+#include <unistd.h>
 
-#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <string>
+
+#include "base/log.hpp"
 
 namespace dovetail::base::log {
 namespace {
-std::mutex g_mutex;
-LogConfig g_config;
 
 const char* level_name(Level level) {
   switch (level) {
@@ -19,18 +28,123 @@ const char* level_name(Level level) {
   }
   return "Info";
 }
+
+int syslog_priority(Level level) {
+  switch (level) {
+    case Level::kDebug: return LOG_DEBUG;
+    case Level::kInfo: return LOG_INFO;
+    case Level::kWarning: return LOG_WARNING;
+    case Level::kError: return LOG_ERR;
+    case Level::kFatal: return LOG_CRIT;
+  }
+  return LOG_INFO;
+}
+
+int syslog_facility(const std::string& name) {
+  static const std::map<std::string, int> table = {
+      {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0},
+      {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+      {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+  auto it = table.find(name);
+  return it == table.end() ? LOG_MAIL : it->second;
+}
+
+struct Sink {
+  bool syslog = false;
+  int fd = -1;
+  bool owns_fd = false;
+  ~Sink() {
+    if (owns_fd && fd >= 0) ::close(fd);
+  }
+};
+
+struct Sinks {
+  LogConfig config;
+  std::shared_ptr<Sink> error, info, debug;
+};
+
+std::shared_ptr<Sink> open_sink(const std::string& path) {
+  auto s = std::make_shared<Sink>();
+  if (path == "syslog") {
+    s->syslog = true;
+  } else if (path.empty() || path == "/dev/stderr") {
+    s->fd = STDERR_FILENO;
+  } else if (path == "/dev/stdout") {
+    s->fd = STDOUT_FILENO;
+  } else {
+    s->fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (s->fd < 0) {
+      // Cannot log to where we were told: say so on stderr and keep going there.
+      std::string msg = "dovetail: cannot open log file " + path + ": " + std::strerror(errno) + "\n";
+      (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+      s->fd = STDERR_FILENO;
+    } else {
+      s->owns_fd = true;
+    }
+  }
+  return s;
+}
+
+std::mutex g_mutex;
+std::shared_ptr<const Sinks> g_sinks;
+
+std::shared_ptr<const Sinks> current() {
+  std::lock_guard lock(g_mutex);
+  if (!g_sinks) {
+    auto s = std::make_shared<Sinks>();
+    s->error = s->info = s->debug = open_sink("/dev/stderr");
+    g_sinks = s;
+  }
+  return g_sinks;
+}
+
 }  // namespace
 
 void configure(const LogConfig& config) {
+  auto s = std::make_shared<Sinks>();
+  s->config = config;
+  std::map<std::string, std::shared_ptr<Sink>> opened;  // one fd per distinct path
+  auto get = [&](const std::string& p) {
+    auto it = opened.find(p);
+    if (it != opened.end()) return it->second;
+    return opened[p] = open_sink(p);
+  };
+  std::string error_path = config.log_path.empty() ? "/dev/stderr" : config.log_path;
+  std::string info_path = config.info_log_path.empty() ? error_path : config.info_log_path;
+  std::string debug_path = config.debug_log_path.empty() ? info_path : config.debug_log_path;
+  s->error = get(error_path);
+  s->info = get(info_path);
+  s->debug = get(debug_path);
+  if (s->error->syslog || s->info->syslog || s->debug->syslog)
+    ::openlog("dovetail", LOG_PID | LOG_NDELAY, syslog_facility(config.syslog_facility));
   std::lock_guard lock(g_mutex);
-  g_config = config;
+  g_sinks = s;  // old sinks close when the last writer drops them
 }
 
 void write(Level level, std::string_view prefix, std::string_view message) {
-  std::lock_guard lock(g_mutex);
-  if (level == Level::kDebug && !g_config.debug) return;
-  std::fprintf(stderr, "%.*s%s: %.*s\n", static_cast<int>(prefix.size()), prefix.data(),
-               level_name(level), static_cast<int>(message.size()), message.data());
+  auto sinks = current();
+  const LogConfig& c = sinks->config;
+  if (level == Level::kDebug && !c.debug) return;
+  const Sink& sink = level == Level::kDebug  ? *sinks->debug
+                     : level == Level::kInfo ? *sinks->info
+                                             : *sinks->error;
+  std::string line;
+  line.reserve(prefix.size() + message.size() + 48);
+  if (sink.syslog) {
+    line.append(prefix).append(level_name(level)).append(": ").append(message);
+    ::syslog(syslog_priority(level), "%s", line.c_str());
+    return;
+  }
+  if (!c.log_timestamp.empty()) {
+    char ts[128];
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::localtime_r(&now, &tm);
+    size_t n = std::strftime(ts, sizeof ts, c.log_timestamp.c_str(), &tm);
+    line.append(ts, n);
+  }
+  line.append(prefix).append(level_name(level)).append(": ").append(message).push_back('\n');
+  (void)!::write(sink.fd, line.data(), line.size());
 }
 
 }  // namespace dovetail::base::log
