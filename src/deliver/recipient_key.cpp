@@ -1,0 +1,31 @@
+#include "deliver/recipient_key.hpp"
+
+#include "base/var_expand.hpp"
+
+namespace dovetail::deliver {
+
+SplitLocal split_detail(std::string_view local, std::string_view delimiters) {
+  if (delimiters.empty()) return {local, {}, false};
+  size_t at = local.find_first_of(delimiters);
+  if (at == std::string_view::npos) return {local, {}, false};
+  return {local.substr(0, at), local.substr(at + 1), true};
+}
+
+RecipientKey recipient_key(const mail::Address& address, std::string_view delimiters,
+                           std::string_view auth_username_format) {
+  SplitLocal split = split_detail(address.local, delimiters);
+  RecipientKey out;
+  out.username = std::string(split.user);
+  if (!address.domain.empty()) {
+    out.username += '@';
+    out.username += address.domain;
+  }
+  out.detail = std::string(split.detail);
+  out.had_delimiter = split.had_delimiter;
+  // %u/%n/%d of the username, as Dovecot's auth does for the lookup key.
+  base::VarTable vars = base::user_vars(out.username, "");
+  out.key = base::var_expand(auth_username_format.empty() ? "%u" : auth_username_format, vars).text;
+  return out;
+}
+
+}  // namespace dovetail::deliver
