@@ -1,0 +1,26 @@
+"""The workloads of issue 6. procs = smtp-source processes (process P writes to userP, or all
+to user1 when hot), sessions = parallel sessions per process, msgs = messages per measured run
+(before --scale), size = body octets, rcpts = recipients per message."""
+
+WORKLOADS = {
+    "s16": dict(desc="16 sessions × 4 KiB, 1 rcpt", procs=16, sessions=1, msgs=4000, size=4096, rcpts=1),
+    "r10": dict(desc="16 sessions × 4 KiB, 10 rcpts", procs=16, sessions=1, msgs=400, size=4096, rcpts=10),
+    "s1": dict(desc="1 session × 4 KiB", procs=1, sessions=1, msgs=1000, size=4096, rcpts=1),
+    "big": dict(desc="4 sessions × 1 MiB", procs=4, sessions=1, msgs=200, size=1 << 20, rcpts=1),
+    "c4": dict(desc="4 sessions × 4 KiB (sweep)", procs=4, sessions=1, msgs=2000, size=4096, rcpts=1),
+    "c64": dict(desc="64 sessions × 4 KiB (sweep)", procs=16, sessions=4, msgs=4000, size=4096, rcpts=1),
+    "hot": dict(desc="16 sessions × 4 KiB into ONE empty mailbox", procs=1, sessions=16, msgs=3000,
+                size=4096, rcpts=1, hot=True),
+    "full": dict(desc="16 sessions × 4 KiB into ONE mailbox holding 100,000 messages", procs=1, sessions=16,
+                 msgs=3000, size=4096, rcpts=1, hot=True, prefill=100000),
+    "idle": dict(desc="10,000 idle connections, then 1 session × 4 KiB beside them", procs=1, sessions=1,
+                 msgs=200, size=4096, rcpts=1, idle=10000),
+}
+
+# Sessions of each point of the concurrency sweep -> the workload that measures it.
+SWEEP = [(1, "s1"), (4, "c4"), (16, "s16"), (64, "c64")]
+
+FULL = ["s16", "r10", "s1", "big", "c4", "c64", "hot", "full", "idle"]
+SMOKE = ["s16", "r10", "s1", "c64", "big", "idle"]
+# Smoke mode: message counts and sizes small enough for a CI run of both servers.
+SMOKE_OVERRIDES = {"msgs": 64, "big_size": 64 << 10, "idle": 200, "prefill": 1000}

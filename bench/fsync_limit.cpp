@@ -1,0 +1,130 @@
+// fsync_limit — the physical ceiling for durable Maildir deliveries on one filesystem.
+//
+// Purpose: measures how many "create tmp file + write N bytes + fsync + rename into new/ +
+// fsync new/" sequences per second the filesystem under --dir sustains, with 1 and with
+// 64 threads (each thread its own tmp/ + new/, like separate mailboxes). No LMTP server can
+// durably deliver faster than this; bench/run prints it beside the servers' figures.
+// Output: one JSON object on stdout. Files are never deleted while measuring (mass deletes
+// slow later inode allocation on journal-less ext4); they stay until --dir is removed.
+// Depends on: std + POSIX only. Not part of the server: errors go to stderr, exit 1.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::string dir;
+  std::vector<int> threads{1, 64};
+  double seconds = 3.0;
+  size_t size = 4096;
+};
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "fsync_limit: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+void make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) die("mkdir " + path);
+}
+
+// One worker: its own maildir-like pair of directories; counts completed deliveries.
+void worker(const std::string& root, int id, const std::string& payload, const std::atomic<bool>& stop,
+            std::atomic<long>& done, std::atomic<bool>& failed) {
+  const std::string box = root + "/" + std::to_string(id);
+  make_dir(box);
+  make_dir(box + "/tmp");
+  make_dir(box + "/new");
+  const int new_fd = ::open((box + "/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (new_fd < 0) die("open new/");
+  long n = 0;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const std::string name = std::to_string(id) + "." + std::to_string(n);
+    const std::string tmp = box + "/tmp/" + name;
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size()) ||
+        ::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), (box + "/new/" + name).c_str()) != 0 ||
+        ::fsync(new_fd) != 0) {
+      std::perror("fsync_limit: delivery");
+      failed = true;
+      break;
+    }
+    ++n;
+    done.fetch_add(1, std::memory_order_relaxed);
+  }
+  ::close(new_fd);
+}
+
+double measure(const Options& opt, int threads, long& ops) {
+  const std::string root = opt.dir + "/t" + std::to_string(threads);
+  make_dir(root);
+  const std::string payload(opt.size, 'x');
+  std::atomic<bool> stop{false}, failed{false};
+  std::atomic<long> done{0};
+  std::vector<std::thread> pool;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < threads; ++i)
+    pool.emplace_back(worker, root, i, std::cref(payload), std::cref(stop), std::ref(done), std::ref(failed));
+  std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
+  stop = true;
+  for (auto& t : pool) t.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (failed) std::exit(1);
+  ops = done.load();
+  return static_cast<double>(ops) / secs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--dir" && has_value) {
+      opt.dir = argv[++i];
+    } else if (a == "--seconds" && has_value) {
+      opt.seconds = std::atof(argv[++i]);
+    } else if (a == "--size" && has_value) {
+      opt.size = static_cast<size_t>(std::atol(argv[++i]));
+    } else if (a == "--threads" && has_value) {
+      opt.threads.clear();
+      for (const char* p = argv[++i]; *p != '\0';) {
+        char* end = nullptr;
+        opt.threads.push_back(static_cast<int>(std::strtol(p, &end, 10)));
+        p = (*end == ',') ? end + 1 : end;
+        if (end == p && *p != '\0') break;
+      }
+    } else {
+      std::fprintf(stderr,
+                   "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096]\n");
+      return 2;
+    }
+  }
+  if (opt.dir.empty()) {
+    std::fprintf(stderr, "fsync_limit: --dir is required (on the mail root's filesystem)\n");
+    return 2;
+  }
+  make_dir(opt.dir);
+  std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"results\": [", opt.dir.c_str(), opt.size,
+              opt.seconds);
+  for (size_t i = 0; i < opt.threads.size(); ++i) {
+    long ops = 0;
+    const double rate = measure(opt, opt.threads[i], ops);
+    std::printf("%s{\"threads\": %d, \"ops\": %ld, \"ops_per_s\": %.1f}", i ? ", " : "", opt.threads[i], ops, rate);
+    std::fflush(stdout);
+  }
+  std::printf("]}\n");
+  return 0;
+}
