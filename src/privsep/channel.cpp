@@ -1,0 +1,91 @@
+#include "privsep/channel.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "privsep/wire.hpp"
+
+namespace dovetail::privsep {
+
+base::Result<std::pair<base::UniqueFd, base::UniqueFd>> make_channel_pair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0)
+    return base::fail(base::Error::from_errno(errno, "socketpair"));
+  return std::pair{base::UniqueFd(fds[0]), base::UniqueFd(fds[1])};
+}
+
+base::Status send_frame(int sock, std::string_view frame, int fd) {
+  iovec iov{const_cast<char*>(frame.data()), frame.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (fd >= 0) {
+    std::memset(control, 0, sizeof(control));
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  for (;;) {
+    ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(frame.size())) return {};
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return base::fail(base::Error::from_errno(errno, "privsep sendmsg"));
+    return base::fail(base::Error::internal("privsep sendmsg: short write on SEQPACKET"));
+  }
+}
+
+base::Result<Received> recv_frame(int sock) {
+  Received out;
+  out.frame.resize(kHeaderSize + kMaxPayload + 1);  // +1 detects oversize without MSG_TRUNC games
+  iovec iov{out.frame.data(), out.frame.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  // Room for several descriptors so that extra ones are received (and closed), not silently
+  // dropped by the kernel with MSG_CTRUNC.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return base::fail(base::Error::from_errno(errno, "privsep recvmsg"));
+  if (n == 0) return base::fail(base::Error::not_found("privsep: peer closed the channel"));
+
+  int fd_count = 0;
+  bool bad_control = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+      bad_control = true;
+      continue;
+    }
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      base::UniqueFd owned(fd);
+      if (++fd_count == 1) out.fd = std::move(owned);  // further ones close at scope end
+    }
+  }
+  if (bad_control || fd_count > 1) return base::fail(base::Error::invalid("privsep: malformed control data"));
+  if (static_cast<size_t>(n) > kHeaderSize + kMaxPayload)
+    return base::fail(base::Error::invalid("privsep: record too large"));
+  if (out.fd.valid()) {
+    struct stat st;
+    if (::fstat(out.fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return base::fail(base::Error::invalid("privsep: attached descriptor is not a regular file"));
+  }
+  out.frame.resize(static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace dovetail::privsep

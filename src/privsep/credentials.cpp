@@ -1,0 +1,110 @@
+#include "privsep/credentials.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace dovetail::privsep {
+namespace {
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
+
+base::Result<Identity> lookup_system_user(const std::string& name) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = all_digits(name) ? ::getpwuid_r(static_cast<uid_t>(std::stoul(name)), &pw, buf.data(), buf.size(), &found)
+                            : ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0) return base::fail(base::Error::from_errno(rc, "getpwnam(" + name + ")"));
+  if (!found) {
+    if (all_digits(name)) {
+      uid_t uid = static_cast<uid_t>(std::stoul(name));
+      return Identity{uid, static_cast<gid_t>(uid), name};
+    }
+    return base::fail(base::Error::not_found("unknown system user: " + name));
+  }
+  return Identity{pw.pw_uid, pw.pw_gid, pw.pw_name};
+}
+
+base::Result<gid_t> lookup_system_group(const std::string& name) {
+  if (all_digits(name)) return static_cast<gid_t>(std::stoul(name));
+  group gr{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+  if (rc != 0) return base::fail(base::Error::from_errno(rc, "getgrnam(" + name + ")"));
+  if (!found) return base::fail(base::Error::not_found("unknown system group: " + name));
+  return gr.gr_gid;
+}
+
+base::Status drop_privileges(const Identity& to) {
+  if (to.uid == 0) return base::fail(base::Error::config("refusing to run the network process as root"));
+  gid_t groups[1] = {to.gid};
+  if (::setgroups(1, groups) != 0) return base::fail(base::Error::from_errno(errno, "setgroups"));
+  if (::setresgid(to.gid, to.gid, to.gid) != 0) return base::fail(base::Error::from_errno(errno, "setresgid"));
+  if (::setresuid(to.uid, to.uid, to.uid) != 0) return base::fail(base::Error::from_errno(errno, "setresuid"));
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return base::fail(base::Error::from_errno(errno, "PR_SET_NO_NEW_PRIVS"));
+  // Verify instead of trusting: root must be out of reach now.
+  if (::setuid(0) == 0 || ::seteuid(0) == 0) return base::fail(base::Error::internal("could regain root after dropping privileges"));
+  auto caps = read_capabilities();
+  if (!caps) return base::fail(caps.error());
+  if (caps->effective != 0 || caps->permitted != 0)
+    return base::fail(base::Error::internal("capabilities left after dropping privileges"));
+  return {};
+}
+
+base::Result<CapabilityState> read_capabilities() {
+  std::ifstream in("/proc/self/status");
+  if (!in) return base::fail(base::Error::temporary("cannot read /proc/self/status"));
+  CapabilityState state;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto parse = [&](const char* key, unsigned long long& out) {
+      std::string_view v(line);
+      if (!v.starts_with(key)) return;
+      v.remove_prefix(std::string_view(key).size());
+      while (!v.empty() && (v.front() == '\t' || v.front() == ' ')) v.remove_prefix(1);
+      std::from_chars(v.data(), v.data() + v.size(), out, 16);
+    };
+    parse("CapEff:", state.effective);
+    parse("CapPrm:", state.permitted);
+  }
+  return state;
+}
+
+ScopedFsIdentity::ScopedFsIdentity(uid_t uid, gid_t gid) {
+  if (::geteuid() != 0) {  // unprivileged: we can only ever be ourselves
+    ok_ = uid == ::geteuid();
+    return;
+  }
+  gid_t groups[1] = {gid};
+  // Raw syscalls: per-thread credentials (glibc's wrappers broadcast to all threads).
+  if (::syscall(SYS_setgroups, 1, groups) != 0) return;
+  ::setfsgid(gid);
+  ::setfsuid(uid);
+  switched_ = true;
+  ok_ = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == uid &&
+        static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == gid;
+}
+
+ScopedFsIdentity::~ScopedFsIdentity() {
+  if (!switched_) return;
+  ::setfsuid(0);
+  ::setfsgid(0);
+  ::syscall(SYS_setgroups, 0, nullptr);
+}
+
+}  // namespace dovetail::privsep

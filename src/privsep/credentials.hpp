@@ -1,0 +1,57 @@
+// credentials.hpp — giving up root for good, and borrowing a mail user's identity per thread.
+//
+// Purpose:
+//  * drop_privileges(): the network process becomes `user` completely — supplementary groups,
+//    real/effective/saved uid and gid, no capabilities, no_new_privs — and checks that root
+//    cannot be regained (setuid(0) must fail).
+//  * ScopedFsIdentity: the privileged writer thread's filesystem identity (fsuid/fsgid and
+//    supplementary groups) becomes the mail user's for the duration of one write, so the
+//    kernel, not our code, refuses paths that user cannot write. Linux fsuid/fsgid are per
+//    thread; supplementary groups are set with the raw syscall so glibc does not broadcast
+//    them to every thread (it does for setgroups(3)).
+// Error contract: Result/Status; a failed drop is fatal for the daemon (caller exits).
+// Security: this file is the whole privilege story of the daemon; keep it small.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/result.hpp"
+
+namespace dovetail::privsep {
+
+struct Identity {
+  uid_t uid;
+  gid_t gid;
+  std::string name;
+};
+
+// Looks a system user up by name or number (getpwnam_r / getpwuid_r).
+[[nodiscard]] base::Result<Identity> lookup_system_user(const std::string& name_or_uid);
+// Looks a group up by name or number.
+[[nodiscard]] base::Result<gid_t> lookup_system_group(const std::string& name_or_gid);
+
+[[nodiscard]] base::Status drop_privileges(const Identity& to);
+
+// Capability sets of this process from /proc/self/status (CapEff, CapPrm), for checks/tests.
+struct CapabilityState {
+  unsigned long long effective = 0;
+  unsigned long long permitted = 0;
+};
+[[nodiscard]] base::Result<CapabilityState> read_capabilities();
+
+class ScopedFsIdentity {
+ public:
+  ScopedFsIdentity(uid_t uid, gid_t gid);
+  ~ScopedFsIdentity();
+  ScopedFsIdentity(const ScopedFsIdentity&) = delete;
+  ScopedFsIdentity& operator=(const ScopedFsIdentity&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  bool switched_ = false;
+};
+
+}  // namespace dovetail::privsep

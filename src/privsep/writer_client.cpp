@@ -1,0 +1,84 @@
+#include "privsep/writer_client.hpp"
+
+#include <sys/socket.h>
+
+#include "base/log.hpp"
+#include "privsep/channel.hpp"
+
+namespace dovetail::privsep {
+
+WriterClient::WriterClient(base::UniqueFd sock) : sock_(std::move(sock)) {
+  reader_ = std::thread([this] { read_loop(); });
+}
+
+WriterClient::~WriterClient() {
+  ::shutdown(sock_.get(), SHUT_RDWR);  // wakes the reader thread
+  if (reader_.joinable()) reader_.join();
+}
+
+void WriterClient::kill(const std::string& why) {
+  std::lock_guard lock(mutex_);
+  if (!dead_.exchange(true)) {
+    death_reason_ = why;
+    base::log::error("lmtp: ", "privileged writer channel failed: " + why);
+  }
+  cv_.notify_all();
+}
+
+void WriterClient::read_loop() {
+  for (;;) {
+    auto got = recv_frame(sock_.get());
+    if (!got) return kill(got.error().message);
+    if (got->fd.valid()) return kill("writer sent a descriptor");
+    auto reply = decode_reply(got->frame);
+    if (!reply) return kill(reply.error().message);
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(reply->id);
+    if (it == pending_.end()) {
+      dead_ = true;
+      death_reason_ = "reply for unknown request id";
+      base::log::error("lmtp: ", "privileged writer channel failed: " + death_reason_);
+      cv_.notify_all();
+      return;
+    }
+    it->second->reply = std::move(*reply);
+    pending_.erase(it);
+    cv_.notify_all();
+  }
+}
+
+base::Result<DeliverReply> WriterClient::deliver(DeliverRequest request, int body_fd) {
+  Pending pending;
+  size_t targets = request.targets.size();
+  {
+    std::lock_guard lock(mutex_);
+    if (dead_) return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));
+    request.id = next_id_++;
+    pending_[request.id] = &pending;
+  }
+  uint64_t id = request.id;
+  std::string frame = encode(request);
+  base::Status sent;
+  {
+    std::lock_guard lock(send_mutex_);
+    sent = send_frame(sock_.get(), frame, body_fd);
+  }
+  std::unique_lock lock(mutex_);
+  if (!sent) {
+    pending_.erase(id);
+    return base::fail(base::Error::temporary("privileged writer send failed: " + sent.error().message));
+  }
+  cv_.wait(lock, [&] { return pending.reply.has_value() || dead_.load(); });
+  if (!pending.reply) {
+    pending_.erase(id);
+    return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));
+  }
+  if (pending.reply->results.size() != targets) {
+    lock.unlock();
+    kill("reply has the wrong number of results");
+    return base::fail(base::Error::temporary("privileged writer sent a malformed reply"));
+  }
+  return std::move(*pending.reply);
+}
+
+}  // namespace dovetail::privsep

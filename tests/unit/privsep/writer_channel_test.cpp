@@ -1,0 +1,141 @@
+// The channel and the client/service pair over a real socketpair, with hostile peers.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "privsep/channel.hpp"
+#include "privsep/writer_client.hpp"
+#include "privsep/writer_service.hpp"
+
+namespace dovetail::privsep {
+namespace {
+
+class EchoBackend : public WriterBackend {
+ public:
+  DeliverReply deliver(const DeliverRequest& request, int body_fd) override {
+    calls++;
+    DeliverReply reply;
+    for (const auto& t : request.targets) {
+      std::string body = request.body;
+      if (body_fd >= 0) {
+        body.resize(request.body_size);
+        if (::pread(body_fd, body.data(), body.size(), 0) != static_cast<ssize_t>(body.size())) body = "?";
+      }
+      reply.results.push_back({TargetStatus::kSaved, t.mailbox, t.user + ":" + body, ""});
+    }
+    return reply;
+  }
+  std::atomic<int> calls{0};
+};
+
+base::UniqueFd temp_file_with(const std::string& content) {
+  int fd = ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  return base::UniqueFd(fd);
+}
+
+DeliverRequest request_for(const std::string& user, const std::string& body, bool in_fd) {
+  DeliverRequest r;
+  r.targets = {{user, "INBOX", false, false}};
+  r.body_in_fd = in_fd;
+  if (!in_fd) r.body = body;
+  r.body_size = body.size();
+  return r;
+}
+
+TEST(WriterChannel, ManyConcurrentRequestsGetTheirOwnReplies) {
+  auto pair = make_channel_pair();
+  ASSERT_TRUE(pair);
+  EchoBackend backend;
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 8), 0); });
+  {
+    WriterClient client(std::move(pair->first));
+    std::vector<std::thread> callers;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 16; ++i) {
+      callers.emplace_back([&, i] {
+        for (int j = 0; j < 50; ++j) {
+          std::string body = "b" + std::to_string(i) + "-" + std::to_string(j);
+          bool in_fd = j % 2 == 0;
+          auto fd = in_fd ? temp_file_with(body) : base::UniqueFd();
+          auto reply = client.deliver(request_for("u" + std::to_string(i), body, in_fd), fd.get());
+          if (reply && reply->results.size() == 1 &&
+              reply->results[0].filename == "u" + std::to_string(i) + ":" + body)
+            ok++;
+        }
+      });
+    }
+    for (auto& t : callers) t.join();
+    EXPECT_EQ(ok.load(), 16 * 50);
+  }  // client closes -> service returns 0
+  service.join();
+  EXPECT_EQ(backend.calls.load(), 16 * 50);
+}
+
+TEST(WriterChannel, ServiceClosesOnGarbageAndDoesNoWork) {
+  auto pair = make_channel_pair();
+  ASSERT_TRUE(pair);
+  EchoBackend backend;
+  int peer = pair->first.get();
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 2), 1); });
+  ASSERT_TRUE(send_frame(peer, "this is not a frame"));
+  service.join();
+  EXPECT_EQ(backend.calls.load(), 0);
+  char c;
+  EXPECT_EQ(::recv(peer, &c, 1, 0), 0);  // channel closed by the writer
+}
+
+TEST(WriterChannel, ServiceRefusesMissingOrUnexpectedDescriptor) {
+  for (bool claim_fd : {true, false}) {
+    auto pair = make_channel_pair();
+    ASSERT_TRUE(pair);
+    EchoBackend backend;
+    int peer = pair->first.get();
+    std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 1), 1); });
+    auto req = request_for("alice", "x", claim_fd);
+    auto fd = claim_fd ? base::UniqueFd() : temp_file_with("x");  // the opposite of the claim
+    ASSERT_TRUE(send_frame(peer, encode(req), fd.get()));
+    service.join();
+    EXPECT_EQ(backend.calls.load(), 0);
+  }
+}
+
+TEST(WriterChannel, NonRegularDescriptorIsRefused) {
+  auto pair = make_channel_pair();
+  ASSERT_TRUE(pair);
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  ASSERT_TRUE(send_frame(pair->first.get(), encode(request_for("a", "x", true)), pipefd[0]));
+  auto got = recv_frame(pair->second.get());
+  EXPECT_FALSE(got);
+  ::close(pipefd[0]);
+  ::close(pipefd[1]);
+}
+
+TEST(WriterChannel, ClientDiesOnMalformedReplyAndFailsPending) {
+  auto pair = make_channel_pair();
+  ASSERT_TRUE(pair);
+  int writer_end = pair->second.get();
+  WriterClient client(std::move(pair->first));
+  std::thread fake_writer([&] {
+    auto got = recv_frame(writer_end);
+    ASSERT_TRUE(got);
+    ASSERT_TRUE(send_frame(writer_end, "garbage reply"));
+  });
+  auto reply = client.deliver(request_for("alice", "x", false), -1);
+  fake_writer.join();
+  EXPECT_FALSE(reply);
+  EXPECT_TRUE(client.dead());
+  EXPECT_FALSE(client.deliver(request_for("alice", "x", false), -1));  // stays dead
+  pair->second.reset();
+}
+
+}  // namespace
+}  // namespace dovetail::privsep
