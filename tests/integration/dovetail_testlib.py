@@ -197,6 +197,8 @@ mail_location = maildir:{self.mail_root}/%d/%n/Maildir
 
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = yes
+lda_mailbox_autocreate = yes
+lda_mailbox_autosubscribe = yes
 
 passdb {{
   driver = passwd-file
