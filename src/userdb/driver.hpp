@@ -1,0 +1,32 @@
+// driver.hpp — internal interface of one passdb/userdb backend (not used outside userdb).
+//
+// Purpose: a driver turns a lookup key into raw Dovecot fields; UserDb applies
+// default/override fields and converts them to User / PassdbResult (user_fields.hpp).
+// Depends on: base. Error contract: kNotFound = this db does not know the user; any other
+// kind = temporary (the user may exist). Threading: lookup() is called concurrently from
+// many worker threads; each driver synchronises its own state.
+#pragma once
+
+#include <string>
+
+#include "base/result.hpp"
+#include "userdb/fields.hpp"
+
+namespace dovetail::userdb {
+
+enum class Role { kPassdb, kUserdb };
+
+struct LookupRequest {
+  std::string user;     // %u: the key after auth_username_format
+  std::string service;  // %s
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  // Userdb role: uid, gid, home, mail, ... ; passdb role: password, nopassword, proxy, host,
+  // port, ..., and userdb_* fields.
+  [[nodiscard]] virtual base::Result<Fields> lookup(const LookupRequest& request) = 0;
+};
+
+}  // namespace dovetail::userdb

@@ -1,0 +1,59 @@
+#include "userdb/fields.hpp"
+
+namespace dovetail::userdb {
+
+Fields parse_fields(std::string_view text) {
+  Fields out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
+    if (start == i) break;
+    std::string_view word = text.substr(start, i - start);
+    size_t eq = word.find('=');
+    if (eq == std::string_view::npos)
+      out.emplace_back(std::string(word), std::string());
+    else
+      out.emplace_back(std::string(word.substr(0, eq)), std::string(word.substr(eq + 1)));
+  }
+  return out;
+}
+
+void set_field(Fields& fields, std::string_view key, std::string value) {
+  for (auto& f : fields) {
+    if (f.first == key) {
+      f.second = std::move(value);
+      return;
+    }
+  }
+  fields.emplace_back(std::string(key), std::move(value));
+}
+
+const std::string* find_field(const Fields& fields, std::string_view key) {
+  for (const auto& f : fields)
+    if (f.first == key) return &f.second;
+  return nullptr;
+}
+
+base::VarTable lookup_vars(std::string_view user, std::string_view service, std::string_view home,
+                           const std::function<std::string(std::string_view)>& escape) {
+  base::VarTable vars = base::user_vars(user, home);
+  vars.push_back({'s', "service", std::string(service)});
+  if (escape)
+    for (auto& v : vars) v.value = escape(v.value);
+  return vars;
+}
+
+std::string expand(std::string_view tmpl, const base::VarTable& vars) {
+  return base::var_expand(tmpl, vars).text;
+}
+
+Fields expand_fields(const Fields& fields, const base::VarTable& vars) {
+  Fields out;
+  out.reserve(fields.size());
+  for (const auto& [key, value] : fields) out.emplace_back(key, expand(value, vars));
+  return out;
+}
+
+}  // namespace dovetail::userdb

@@ -1,0 +1,39 @@
+// fields.hpp — Dovecot "key=value" field lists and the %variables of one lookup.
+//
+// Purpose: the shared vocabulary of all drivers: an ordered list of (key, value) fields, the
+// parser for "k=v k2=v2 flag" strings (static args, default_fields, passwd-file extra
+// fields), and the variable table (%u %n %d %s %h) used to expand templates per lookup.
+// Depends on: base/var_expand. Error contract: pure, never fails. Threading: pure functions.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/var_expand.hpp"
+
+namespace dovetail::userdb {
+
+using Field = std::pair<std::string, std::string>;
+using Fields = std::vector<Field>;
+
+// Splits at spaces/tabs; "flag" without '=' becomes ("flag", "").
+Fields parse_fields(std::string_view text);
+
+// Replaces the first field named `key`, or appends it.
+void set_field(Fields& fields, std::string_view key, std::string value);
+const std::string* find_field(const Fields& fields, std::string_view key);
+
+// %u/%{user}, %n/%{username}, %d/%{domain}, %s/%{service}, %h/%{home}.
+// `escape` (optional) is applied to every value first: SQL quoting, path fixing.
+base::VarTable lookup_vars(std::string_view user, std::string_view service, std::string_view home,
+                           const std::function<std::string(std::string_view)>& escape = {});
+
+std::string expand(std::string_view tmpl, const base::VarTable& vars);
+
+// Expands the value of every field (keys are never templates).
+Fields expand_fields(const Fields& fields, const base::VarTable& vars);
+
+}  // namespace dovetail::userdb

@@ -1,0 +1,173 @@
+#include <gtest/gtest.h>
+
+#include "testlib/temp_dir.hpp"
+#include "userdb/user_db.hpp"
+
+namespace dovetail::userdb {
+namespace {
+
+using testlib::TempDir;
+
+base::Result<std::unique_ptr<UserDb>> make(std::vector<DbSpec> passdbs, std::vector<DbSpec> userdbs) {
+  UserDbConfig cfg;
+  cfg.passdbs = std::move(passdbs);
+  cfg.userdbs = std::move(userdbs);
+  return UserDb::create(cfg);
+}
+
+TEST(Static, AllowAllUsersFindsAnyoneWithExpandedFields) {
+  auto db = make({}, {{"static", "uid=1000 gid=1000 home=/var/mail/%d/%n mail=maildir:~/M "
+                                 "allow_all_users=yes", "", ""}});
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  auto u = (*db)->lookup_user("anyone@test.example");
+  ASSERT_TRUE(u.has_value()) << u.error().message;
+  EXPECT_EQ(u->uid, 1000u);
+  EXPECT_EQ(u->gid, 1000u);
+  EXPECT_EQ(u->home, "/var/mail/test.example/anyone");
+  EXPECT_EQ(u->mail, "maildir:~/M");
+  EXPECT_EQ(u->extra.count("allow_all_users"), 0u);
+}
+
+TEST(Static, UidAndGidByName) {
+  auto db = make({}, {{"static", "uid=root gid=root allow_all_users=yes", "", ""}});
+  ASSERT_TRUE(db.has_value());
+  auto u = (*db)->lookup_user("x");
+  ASSERT_TRUE(u.has_value()) << u.error().message;
+  EXPECT_EQ(u->uid, 0u);
+  EXPECT_EQ(u->gid, 0u);
+  // An unknown name is an admin error: temporary, never "user unknown".
+  auto bad = make({}, {{"static", "uid=no-such-user-dovetail allow_all_users=yes", "", ""}});
+  auto r = (*bad)->lookup_user("x");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kTemporary);
+}
+
+TEST(Static, WithoutAllowAllUsersThePassdbDecides) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x:{PLAIN}pw\n");
+  auto db = make({{"passwd-file", path.string(), "", ""}},
+                 {{"static", "uid=1000 gid=1000 home=/home/%u", "", ""}});
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  auto a = (*db)->lookup_user("alice@x");
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  EXPECT_EQ(a->home, "/home/alice@x");
+  auto b = (*db)->lookup_user("bob@x");
+  ASSERT_FALSE(b.has_value());
+  EXPECT_TRUE(is_unknown_user(b.error()));
+
+  // passdb backend down → temporary, not unknown.
+  std::filesystem::remove(path);
+  auto c = (*db)->lookup_user("alice@x");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().kind, base::ErrorKind::kTemporary);
+}
+
+TEST(Static, WithoutAllowAllUsersAndNoPassdbIsAConfigError) {
+  auto db = make({}, {{"static", "uid=1000 gid=1000", "", ""}});
+  ASSERT_FALSE(db.has_value());
+  EXPECT_EQ(db.error().kind, base::ErrorKind::kConfig);
+}
+
+TEST(Static, PassdbRoleRoutesEveryUserToAProxy) {
+  auto db = make({{"static", "proxy=y host=10.0.0.9 port=2424 protocol=smtp nopassword=y", "", ""}}, {});
+  ASSERT_TRUE(db.has_value());
+  auto p = (*db)->lookup_pass("whoever@x");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_TRUE(p->proxy);
+  EXPECT_EQ(p->host, "10.0.0.9");
+  EXPECT_EQ(p->port, 2424u);
+  EXPECT_EQ(p->protocol, "smtp");
+  EXPECT_EQ(p->name, "whoever@x");
+}
+
+TEST(Chain, FirstFoundWinsNotFoundContinues) {
+  TempDir dir;
+  auto first = dir.write("first", "alice@x::1001:1001::/first\n");
+  auto second = dir.write("second", "alice@x::2001:2001::/second\nbob@x::2002:2002::/second\n");
+  auto db = make({}, {{"passwd-file", first.string(), "", ""}, {"passwd-file", second.string(), "", ""}});
+  ASSERT_TRUE(db.has_value());
+  EXPECT_EQ((*db)->lookup_user("alice@x")->home, "/first");
+  EXPECT_EQ((*db)->lookup_user("bob@x")->home, "/second");
+  EXPECT_TRUE(is_unknown_user((*db)->lookup_user("carol@x").error()));
+}
+
+TEST(Chain, TemporaryFailureTaintsALaterNotFound) {
+  TempDir dir;
+  auto second = dir.write("second", "bob@x::2002:2002::/second\n");
+  auto db = make({}, {{"passwd-file", (dir.path() / "missing").string(), "", ""},
+                      {"passwd-file", second.string(), "", ""}});
+  ASSERT_TRUE(db.has_value());
+  // Found in the healthy db: fine.
+  EXPECT_TRUE((*db)->lookup_user("bob@x").has_value());
+  // Not found anywhere, but the first db could not answer: temporary.
+  auto c = (*db)->lookup_user("carol@x");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().kind, base::ErrorKind::kTemporary);
+}
+
+TEST(Chain, DefaultAndOverrideFields) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice::userdb_mail=maildir:~/A\n"
+                                 "bob@x::1002:1002::/home/bob\n");
+  auto db = make({}, {{"passwd-file", path.string(), "mail=maildir:%h/Default quota_rule=*:storage=1M",
+                       "quota_rule=*:storage=5M"}});
+  ASSERT_TRUE(db.has_value());
+  auto a = (*db)->lookup_user("alice@x");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->mail, "maildir:~/A");          // the db's own field beats the default
+  EXPECT_EQ(a->quota_rule, "*:storage=5M");   // override beats everything
+  auto b = (*db)->lookup_user("bob@x");
+  EXPECT_EQ(b->mail, "maildir:/home/bob/Default");
+}
+
+TEST(Chain, UserFieldRenames) {
+  auto db = make({}, {{"static", "uid=1000 gid=1000 user=%n allow_all_users=yes", "", ""}});
+  ASSERT_TRUE(db.has_value());
+  EXPECT_EQ((*db)->lookup_user("alice@x")->name, "alice");
+}
+
+TEST(Chain, EmptyChainsAndUnknownDrivers) {
+  auto db = make({}, {});
+  ASSERT_TRUE(db.has_value());
+  EXPECT_TRUE(is_unknown_user((*db)->lookup_user("a@x").error()));
+  EXPECT_TRUE(is_unknown_user((*db)->lookup_pass("a@x").error()));
+  auto bad = make({}, {{"ldap", "/etc/dovecot/ldap.conf", "", ""}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().kind, base::ErrorKind::kConfig);
+}
+
+TEST(UsernameFormat, Table) {
+  struct Case {
+    const char* user;
+    const char* format;
+    const char* want;
+  } cases[] = {
+      {"Alice@Test.Example", "%Lu", "alice@test.example"},
+      {"Alice@Test.Example", "%u", "Alice@Test.Example"},
+      {"Alice@Test.Example", "%n", "Alice"},
+      {"Alice@Test.Example", "%Ln", "alice"},
+      {"Alice@Test.Example", "%Ld", "test.example"},
+      {"Alice@Test.Example", "%n@mail.%d", "Alice@mail.Test.Example"},
+      {"Alice@Test.Example", "", "Alice@Test.Example"},
+      {"Alice", "%Lu", "alice"},
+      {"Alice", "%d", ""},
+      {"JÖRG@x", "%Lu", "jÖrg@x"},  // ASCII-only lowering, as Dovecot's %L
+  };
+  for (const auto& c : cases) EXPECT_EQ(format_username(c.user, c.format), c.want) << c.format;
+}
+
+TEST(UsernameFormat, LookupUsesTheFormattedKey) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@test.example::1001:1001::/h\n");
+  auto db = make({}, {{"passwd-file", path.string(), "", ""}});
+  ASSERT_TRUE(db.has_value());
+  EXPECT_TRUE((*db)->lookup_user(format_username("Alice@Test.EXAMPLE", "%Lu")).has_value());
+  EXPECT_FALSE((*db)->lookup_user(format_username("Alice@Test.EXAMPLE", "%u")).has_value());
+  // %n drops the domain: the file must then be keyed by the bare name.
+  auto path2 = dir.write("users2", "alice::1001:1001::/h\n");
+  auto db2 = make({}, {{"passwd-file", path2.string(), "", ""}});
+  EXPECT_TRUE((*db2)->lookup_user(format_username("alice@test.example", "%n")).has_value());
+}
+
+}  // namespace
+}  // namespace dovetail::userdb
