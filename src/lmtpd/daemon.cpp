@@ -1,0 +1,135 @@
+#include "lmtpd/daemon.hpp"
+
+#include <sys/resource.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "base/log.hpp"
+#include "lmtpd/engine_backend.hpp"
+#include "lmtpd/listeners.hpp"
+#include "lmtpd/lmtp_connection.hpp"
+#include "lmtpd/log_setup.hpp"
+#include "lmtpd/reply_map.hpp"
+#include "lmtpd/settings_source.hpp"
+#include "net/server.hpp"
+
+namespace dovetail::lmtpd {
+namespace {
+
+const char* kPrefix = "dovetail: ";
+
+std::string system_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+std::string hostname_of(const config::Settings& s) {
+  return s.hostname.empty() ? system_hostname() : s.hostname;
+}
+
+// process_limit x client_limit: Dovecot runs process_limit processes of client_limit clients
+// each; Dovetail has one process, so the product is the connection bound (docs/config.md).
+size_t connection_limit(const config::Settings& s) {
+  const config::Service* svc = s.find_service("lmtp");
+  size_t processes = svc && svc->process_limit ? svc->process_limit : s.default_process_limit;
+  size_t clients = svc && svc->client_limit ? svc->client_limit : s.default_client_limit;
+  return processes * clients;
+}
+
+// Each connection needs a descriptor; the default soft limit (1024) would cap us far below
+// client_limit. Raise the soft limit to the hard one.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+void print_err(const std::string& line) { std::fprintf(stderr, "%s%s\n", kPrefix, line.c_str()); }
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  auto source_r = SettingsSource::load(options.config_path);
+  if (!source_r) {
+    print_err(source_r.error().message);
+    return EX_CONFIG;
+  }
+  std::shared_ptr<SettingsSource> source = std::move(*source_r);
+  config::SettingsPtr lmtp = source->lmtp();
+  base::log::configure(log_config_for(*lmtp, *source->global()));
+
+  auto specs = listeners_from_settings(*lmtp);
+  if (!specs) {
+    print_err((options.config_path.empty() ? std::string("built-in config") : options.config_path) +
+              ": " + specs.error().message);
+    return EX_CONFIG;
+  }
+  raise_fd_limit();
+
+  net::Server server(net::ServerOptions{});
+  auto bound = server.listen(*specs);
+  if (!bound) {
+    print_err("cannot listen on " + bound.error().message);
+    return EX_OSERR;
+  }
+
+  std::string hostname = hostname_of(*lmtp);
+  server.set_connection_limit(connection_limit(*lmtp), too_many_connections_line(hostname));
+
+  BackendFactory backends = make_engine_backend_factory();
+  net::BlockingPool* pool = &server.blocking_pool();
+  server.set_protocol_factory([source, backends, pool](net::ConnectionContext& ctx) {
+    const auto& peer = ctx.peer();
+    ConnectionDeps deps;
+    deps.settings = source->for_connection(peer.local_ip, peer.remote_ip);
+    deps.hostname = hostname_of(*deps.settings);
+    deps.pool = pool;
+    deps.backend = backends(deps.settings);
+    return make_lmtp_connection(ctx, std::move(deps));
+  });
+
+  server.handle_signals([source, &server] {
+    if (auto st = source->reload(); !st) {
+      base::log::error(kPrefix, "config reload failed, keeping the previous configuration: " +
+                                    st.error().message);
+      return;
+    }
+    auto now = source->lmtp();
+    base::log::configure(log_config_for(*now, *source->global()));
+    server.set_connection_limit(connection_limit(*now), too_many_connections_line(hostname_of(*now)));
+    base::log::info(kPrefix, "configuration reloaded from " +
+                                 (source->path().empty() ? std::string("built-in default") : source->path()));
+  });
+
+  std::string tcp_hint;
+  for (const auto& b : *bound) {
+    print_err("listening on " + b.describe());
+    if (tcp_hint.empty() && b.kind == net::ListenSpec::Kind::kInet) {
+      std::string host = b.address == "0.0.0.0" ? "127.0.0.1" : b.address == "::" ? "::1" : b.address;
+      tcp_hint = "swaks --protocol LMTP --server " + host + " --port " + std::to_string(b.port) +
+                 " --to user@example.com";
+    }
+  }
+  if (tcp_hint.empty()) {
+    for (const auto& b : *bound)
+      if (b.kind == net::ListenSpec::Kind::kUnix) {
+        tcp_hint = "swaks --protocol LMTP --socket " + b.path + " --to user@example.com";
+        break;
+      }
+  }
+  if (!tcp_hint.empty()) print_err("try: " + tcp_hint);
+  std::fflush(stderr);
+  base::log::info(kPrefix, "LMTP server started (" + std::to_string(bound->size()) + " listeners)");
+
+  int rc = server.run();
+  base::log::info(kPrefix, "LMTP server stopped");
+  return rc;
+}
+
+}  // namespace dovetail::lmtpd

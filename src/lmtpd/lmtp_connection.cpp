@@ -1,0 +1,186 @@
+#include "lmtpd/lmtp_connection.hpp"
+
+#include <unistd.h>
+
+#include <exception>
+
+#include "base/log.hpp"
+#include "lmtpd/rawlog.hpp"
+#include "lmtpd/reply_map.hpp"
+#include "smtp/server_session.hpp"
+
+namespace dovetail::lmtpd {
+namespace {
+
+smtp::SessionConfig session_config(const config::Settings& s, const std::string& hostname) {
+  smtp::SessionConfig c;
+  c.hostname = hostname;
+  c.greeting = s.login_greeting;
+  c.max_mail_size = s.lmtp_max_mail_size;
+  c.max_recipients = s.lmtp_max_recipients;
+  c.max_line_length = s.lmtp_max_line_length;
+  c.max_invalid_commands = s.lmtp_max_invalid_commands;
+  c.spool_memory_limit = s.lmtp_spool_memory_limit;
+  c.spool_dir = s.mail_temp_dir.empty() ? "/tmp" : s.mail_temp_dir;
+  return c;
+}
+
+mail::ClientInfo client_info(const net::PeerInfo& p) {
+  mail::ClientInfo c;
+  c.remote_ip = p.remote_ip;
+  c.remote_port = p.remote_port;
+  c.local_ip = p.local_ip;
+  c.local_port = p.local_port;
+  c.unix_socket = p.unix_socket;
+  return c;
+}
+
+std::string log_prefix() { return "lmtp(" + std::to_string(::getpid()) + "): "; }
+
+class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
+ public:
+  LmtpConnection(net::ConnectionContext& ctx, ConnectionDeps deps)
+      : ctx_(ctx),
+        deps_(std::move(deps)),
+        session_(session_config(*deps_.settings, deps_.hostname), client_info(ctx.peer()),
+                 smtp::make_session_id(), *this) {
+    if (!deps_.settings->lmtp_rawlog_dir.empty())
+      rawlog_ = Rawlog::open(deps_.settings->lmtp_rawlog_dir, session_.session_id());
+    session_.set_wakeup([this] { ctx_.wakeup(); });
+    base::log::info(log_prefix(), "Connect from " + peer_name());
+  }
+
+  ~LmtpConnection() override {
+    base::log::info(log_prefix(), "Disconnect from " + peer_name());
+  }
+
+  // --- net::StreamProtocol
+  void start() override { session_.start(); }
+  void feed(std::string_view bytes) override {
+    if (rawlog_) rawlog_->in(bytes);
+    session_.feed(bytes);
+  }
+  std::string take_output() override {
+    std::string out = session_.take_output();
+    if (!extra_.empty()) out += std::exchange(extra_, {});
+    if (rawlog_ && !out.empty()) rawlog_->out(out);
+    return out;
+  }
+  bool should_close() const override { return closing_ || session_.should_close(); }
+  bool wants_input() const override { return !closing_ && session_.wants_input(); }
+  std::chrono::milliseconds timeout() const override {
+    if (busy_ || session_.waiting()) return std::chrono::milliseconds(0);
+    return session_.in_data() ? deps_.settings->lmtp_data_timeout : deps_.settings->lmtp_idle_timeout;
+  }
+  void on_timeout() override { session_.on_timeout(); }
+  void on_eof() override {
+    // The backend may still read the spool: abort only once it is done with it.
+    if (busy_)
+      eof_pending_ = true;
+    else
+      session_.on_eof();
+  }
+  bool in_transaction() const override { return in_txn_ || busy_ || session_.in_data(); }
+  void on_shutdown() override {
+    extra_ += shutting_down_line(deps_.hostname);
+    closing_ = true;
+  }
+
+  // --- smtp::Handler
+  smtp::Reply on_mail(const mail::Envelope&) override {
+    in_txn_ = true;
+    return {250, "2.1.0", "OK"};
+  }
+
+  void on_rcpt(const mail::Envelope& env, const mail::Recipient& rcpt,
+               std::function<void(smtp::Reply)> done) override {
+    busy_ = true;
+    auto handle = ctx_.handle();
+    deps_.pool->submit([this, handle, env, rcpt, done = std::move(done)]() mutable {
+      std::optional<deliver::Outcome> refusal;
+      try {
+        refusal = deps_.backend->check_recipient(env, rcpt);
+      } catch (const std::exception& e) {
+        base::log::error(log_prefix(), std::string("bug: RCPT lookup threw: ") + e.what());
+        refusal = deliver::lookup_failed();
+      } catch (...) {
+        base::log::error(log_prefix(), "bug: RCPT lookup threw");
+        refusal = deliver::lookup_failed();
+      }
+      handle.post([this, rcpt = std::move(rcpt), refusal = std::move(refusal), done = std::move(done)] {
+        busy_ = false;
+        done(rcpt_reply(rcpt, refusal));
+        after_backend();
+      });
+    });
+  }
+
+  void on_data(const mail::Envelope& env, mail::Spool& spool,
+               std::function<void(std::vector<smtp::Reply>)> done) override {
+    busy_ = true;
+    auto handle = ctx_.handle();
+    const mail::Spool* body = &spool;
+    deps_.pool->submit([this, handle, env, body, done = std::move(done)]() mutable {
+      std::vector<deliver::Outcome> outcomes;
+      try {
+        outcomes = deps_.backend->deliver(env, *body);
+      } catch (const std::exception& e) {
+        base::log::error(log_prefix(), std::string("bug: delivery threw: ") + e.what());
+        outcomes.clear();
+      } catch (...) {
+        base::log::error(log_prefix(), "bug: delivery threw");
+        outcomes.clear();
+      }
+      std::vector<smtp::Reply> replies;
+      replies.reserve(env.recipients.size());
+      for (size_t i = 0; i < env.recipients.size(); ++i) {
+        // A short answer from the engine is a bug; never claim success for a missing outcome.
+        deliver::Outcome o = i < outcomes.size() ? outcomes[i] : deliver::Outcome(deliver::TempFail{});
+        replies.push_back(data_reply(env.recipients[i], o));
+      }
+      handle.post([this, replies = std::move(replies), done = std::move(done)]() mutable {
+        busy_ = false;
+        done(std::move(replies));
+        after_backend();
+      });
+    });
+  }
+
+  void on_reset() override {
+    in_txn_ = false;
+    if (deps_.backend) deps_.backend->reset();
+  }
+
+ private:
+  void after_backend() {
+    if (eof_pending_) {
+      eof_pending_ = false;
+      session_.on_eof();
+    }
+    ctx_.wakeup();
+  }
+
+  std::string peer_name() const {
+    const auto& p = ctx_.peer();
+    return p.unix_socket ? std::string("local") : p.remote_ip;
+  }
+
+  net::ConnectionContext& ctx_;
+  ConnectionDeps deps_;
+  smtp::ServerSession session_;
+  std::unique_ptr<Rawlog> rawlog_;
+  std::string extra_;
+  bool in_txn_ = false;
+  bool busy_ = false;
+  bool eof_pending_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<net::StreamProtocol> make_lmtp_connection(net::ConnectionContext& context,
+                                                          ConnectionDeps deps) {
+  return std::make_unique<LmtpConnection>(context, std::move(deps));
+}
+
+}  // namespace dovetail::lmtpd
