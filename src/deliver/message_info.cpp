@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace dovetail::deliver {
 namespace {
@@ -18,18 +19,34 @@ std::string_view trim(std::string_view v) {
   return v;
 }
 
-// "Name <a@b>" → "a@b"; "a@b (Comment)" → "a@b". Good enough for a log line.
-std::string from_address(std::string_view value) {
-  size_t lt = value.find('<');
-  if (lt != std::string_view::npos) {
-    size_t gt = value.find('>', lt);
-    if (gt != std::string_view::npos) return std::string(trim(value.substr(lt + 1, gt - lt - 1)));
+std::string_view line_at(std::string_view block, size_t pos, size_t* next) {
+  size_t eol = block.find('\n', pos);
+  if (eol == std::string_view::npos) eol = block.size();
+  *next = eol + 1;
+  std::string_view line = block.substr(pos, eol - pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+std::optional<std::string> find_header(std::string_view block, std::string_view name) {
+  size_t pos = 0;
+  while (pos < block.size()) {
+    size_t next = 0;
+    std::string_view line = line_at(block, pos, &next);
+    if (line.empty()) break;  // end of the header block
+    if (name_is(line, name)) {
+      std::string value(trim(line.substr(name.size() + 1)));
+      // Unfold (RFC 5322 2.2.3): continuation lines start with SP or HTAB.
+      while (next < block.size() && (block[next] == ' ' || block[next] == '\t')) {
+        std::string_view cont = trim(line_at(block, next, &next));
+        if (!value.empty() && !cont.empty()) value += ' ';
+        value += cont;
+      }
+      return value;
+    }
+    pos = next;
   }
-  size_t paren = value.find('(');
-  if (paren != std::string_view::npos) value = value.substr(0, paren);
-  size_t comma = value.find(',');
-  if (comma != std::string_view::npos) value = value.substr(0, comma);
-  return std::string(trim(value));
+  return std::nullopt;
 }
 
 }  // namespace
@@ -48,53 +65,38 @@ std::string sanitize(std::string_view value, size_t max_len) {
   return out;
 }
 
+std::string first_header(std::string_view header_block, std::string_view name) {
+  return find_header(header_block, name).value_or("");
+}
+
+std::string first_address(std::string_view value) {
+  size_t lt = value.find('<');
+  if (lt != std::string_view::npos) {
+    size_t gt = value.find('>', lt);
+    if (gt != std::string_view::npos) return std::string(trim(value.substr(lt + 1, gt - lt - 1)));
+  }
+  size_t paren = value.find('(');
+  if (paren != std::string_view::npos) value = value.substr(0, paren);
+  size_t comma = value.find(',');
+  if (comma != std::string_view::npos) value = value.substr(0, comma);
+  return std::string(trim(value));
+}
+
 MessageInfo scan_message_info(std::string_view block) {
   MessageInfo info;
-  bool have_id = false, have_subject = false, have_from = false;
-  size_t pos = 0;
-  while (pos < block.size()) {
-    size_t eol = block.find('\n', pos);
-    if (eol == std::string_view::npos) eol = block.size();
-    std::string_view line = block.substr(pos, eol - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;  // end of the header block
-    // Unfold: continuation lines start with SP or HTAB.
-    std::string value;
-    size_t next = eol + 1;
-    while (next < block.size() && (block[next] == ' ' || block[next] == '\t')) {
-      size_t e = block.find('\n', next);
-      if (e == std::string_view::npos) e = block.size();
-      std::string_view cont = block.substr(next, e - next);
-      if (!cont.empty() && cont.back() == '\r') cont.remove_suffix(1);
-      value += ' ';
-      value += trim(cont);
-      next = e + 1;
-    }
-    auto field = [&](std::string_view name) {
-      return std::string(trim(line.substr(name.size() + 1))) + value;
-    };
-    if (!have_id && name_is(line, "Message-ID")) {
-      info.message_id = sanitize(trim(field("Message-ID")), 200);
-      have_id = true;
-    } else if (!have_subject && name_is(line, "Subject")) {
-      info.subject = sanitize(trim(field("Subject")), 80);
-      have_subject = true;
-    } else if (!have_from && name_is(line, "From")) {
-      info.from = sanitize(from_address(field("From")), 80);
-      have_from = true;
-    }
-    pos = next;
-  }
-  if (info.message_id.empty()) info.message_id = "unspecified";
+  auto id = find_header(block, "Message-ID");
+  info.message_id = id && !id->empty() ? sanitize(*id, 200) : "unspecified";
+  info.subject = sanitize(first_header(block, "Subject"), 80);
+  info.from = sanitize(first_address(first_header(block, "From")), 80);
   return info;
 }
 
-MessageInfo scan_message_info(const mail::Spool& spool) {
+std::string read_header_block(const mail::Spool& spool) {
   if (spool.in_memory()) {
     std::string_view mem = spool.memory();
-    return scan_message_info(mem.substr(0, std::min(mem.size(), kHeaderScanLimit)));
+    return std::string(mem.substr(0, std::min(mem.size(), kHeaderScanLimit)));
   }
-  std::string buf(kHeaderScanLimit, '\0');
+  std::string buf(std::min<uint64_t>(spool.size(), kHeaderScanLimit), '\0');
   size_t have = 0;
   while (have < buf.size()) {
     auto n = spool.read_at(have, buf.data() + have, buf.size() - have);
@@ -102,7 +104,7 @@ MessageInfo scan_message_info(const mail::Spool& spool) {
     have += *n;
   }
   buf.resize(have);
-  return scan_message_info(buf);
+  return buf;
 }
 
 }  // namespace dovetail::deliver

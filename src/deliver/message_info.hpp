@@ -26,7 +26,15 @@ struct MessageInfo {
 };
 
 MessageInfo scan_message_info(std::string_view header_block);
-MessageInfo scan_message_info(const mail::Spool& spool);
+
+// The first kHeaderScanLimit octets of the message (enough for any sane header block).
+std::string read_header_block(const mail::Spool& spool);
+
+// First header `name` (case-insensitive), unfolded and trimmed; "" when absent.
+std::string first_header(std::string_view header_block, std::string_view name);
+
+// The first address of an address header value: "Name <a@b>" → "a@b", "a@b (c)" → "a@b".
+std::string first_address(std::string_view value);
 
 // Dovecot's str_sanitize(): control bytes → '?', cut to max_len with a trailing "...".
 std::string sanitize(std::string_view value, size_t max_len);

@@ -1,0 +1,305 @@
+#include "deliver/engine.hpp"
+
+#include <strings.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "base/var_expand.hpp"
+#include "deliver/delivery_log.hpp"
+#include "deliver/mail_ids.hpp"
+#include "deliver/message_info.hpp"
+#include "storage/mail_location.hpp"
+#include "userdb/user_db.hpp"
+
+namespace dovetail::deliver {
+namespace {
+
+std::string system_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+// Dovecot treats RCPTs as the same when the paths are equal: local part exactly, domain
+// case-insensitively (COMPAT.md item 7: one copy, both replies carry the first id).
+bool same_recipient(const mail::Address& a, const mail::Address& b) {
+  return a.local == b.local && a.domain.size() == b.domain.size() &&
+         strncasecmp(a.domain.data(), b.domain.data(), a.domain.size()) == 0;
+}
+
+// MAIL_ERRSTR_CRITICAL_MSG_STAMP: the stamp lets an admin find the log line.
+std::string internal_error_text(std::time_t now) {
+  struct tm tm {};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  return std::string("Internal error occurred. Refer to server log for more information. [") +
+         stamp + "]";
+}
+
+storage::MissingMailbox missing_policy(const config::Settings& s) {
+  if (!s.lda_mailbox_autocreate) return storage::MissingMailbox::kUseInbox;
+  return s.lda_mailbox_autosubscribe ? storage::MissingMailbox::kCreateAndSubscribe
+                                     : storage::MissingMailbox::kCreate;
+}
+
+uint64_t count_lf(std::string_view s) { return std::count(s.begin(), s.end(), '\n'); }
+
+}  // namespace
+
+Engine::Engine(config::SettingsPtr settings, EngineDeps deps,
+               mail::DeliveryAddress delivery_address, storage::FsyncMode fsync)
+    : settings_(std::move(settings)),
+      deps_(std::move(deps)),
+      delivery_address_(delivery_address),
+      writer_(fsync, deps_.fs ? *deps_.fs : storage::real_fs()),
+      hostname_(settings_->hostname.empty() ? system_hostname() : settings_->hostname),
+      pid_(std::to_string(getpid())) {}
+
+base::Result<std::unique_ptr<Engine>> Engine::create(config::SettingsPtr settings,
+                                                     EngineDeps deps) {
+  if (!settings) return base::fail(base::Error::internal("deliver::Engine: no settings"));
+  if (!deps.lookup_user)
+    return base::fail(base::Error::internal("deliver::Engine: no userdb lookup"));
+  auto delivery_address = mail::parse_delivery_address(settings->lmtp_hdr_delivery_address);
+  if (!delivery_address) return base::fail(delivery_address.error());
+  auto fsync = storage::parse_fsync_mode(settings->mail_fsync);
+  if (!fsync) return base::fail(fsync.error());
+  if (!deps.limiter) deps.limiter = ConcurrencyLimiter::create(settings->lmtp_user_concurrency_limit);
+  if (!deps.clock) deps.clock = [] { return std::time(nullptr); };
+  if (!deps.log) deps.log = base::log::write;
+  return std::unique_ptr<Engine>(
+      new Engine(std::move(settings), std::move(deps), *delivery_address, *fsync));
+}
+
+void Engine::log(base::log::Level level, std::string_view user, std::string_view session,
+                 std::string_view message) const {
+  std::string prefix = expand_log_prefix(settings_->mail_log_prefix,
+                                         {deps_.service, user, pid_, session});
+  deps_.log(level, prefix, message);
+}
+
+Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcpt,
+                           const ResolveOptions& options) const try {
+  const config::Settings& s = *settings_;
+
+  RecipientKey key;
+  if (!options.user.empty()) {
+    key.username = options.user;
+    key.key = options.user;
+  } else {
+    key = recipient_key(rcpt.address, s.recipient_delimiter, s.auth_username_format);
+  }
+
+  // STEP route decision (issue: LMTP proxy). With lmtp_proxy = yes a passdb answer with
+  // proxy=y sends this recipient to a backend instead of the steps below; until that issue
+  // lands every recipient is local.
+
+  auto found = deps_.lookup_user(key.key);
+  if (!found) {
+    if (userdb::is_unknown_user(found.error())) return user_unknown(key.username);
+    log(base::log::Level::kError, key.key, rcpt.id,
+        "user lookup failed (temporary): " + found.error().message);
+    return lookup_failed();
+  }
+  userdb::User user = std::move(*found);
+  if (user.name.empty()) user.name = key.key;
+
+  auto ids = mail_ids(user.uid, user.gid, s);
+  if (!ids) {
+    log(base::log::Level::kError, user.name, rcpt.id, ids.error().message);
+    return lookup_failed();
+  }
+
+  std::string home = user.home;
+  if (home.empty() && !s.mail_home.empty())
+    home = base::var_expand(s.mail_home, base::user_vars(user.name, "")).text;
+  const std::string& location_setting = user.mail.empty() ? s.mail_location : user.mail;
+  auto location = storage::parse_mail_location(location_setting, user.name, home);
+  if (!location) {
+    log(base::log::Level::kError, user.name, rcpt.id,
+        "mail_location '" + location_setting + "': " + location.error().message);
+    return lookup_failed();
+  }
+  for (const auto& var : location->unknown_vars)
+    log(base::log::Level::kWarning, user.name, rcpt.id,
+        "mail_location: unknown variable %" + var + " expanded to nothing");
+
+  // lmtp_user_concurrency_limit: a repeated RCPT of the same address in this transaction
+  // shares its first occurrence's slot (it is stored once), so it takes none of its own.
+  ConcurrencyLimiter::Token slot;
+  bool repeated = std::any_of(env.recipients.begin(), env.recipients.end(),
+                              [&](const mail::Recipient& r) {
+                                return same_recipient(r.address, rcpt.address);
+                              });
+  if (!repeated) {
+    auto acquired = deps_.limiter->try_acquire(user.name);
+    if (!acquired) {
+      log(base::log::Level::kInfo, user.name, rcpt.id,
+          "lmtp_user_concurrency_limit = " + std::to_string(deps_.limiter->limit()) +
+              " reached, deferring recipient");
+      return too_many_concurrent();
+    }
+    slot = std::move(*acquired);
+  }
+
+  // STEP quota check at RCPT (issue: quota). With lmtp_rcpt_check_quota = yes a user whose
+  // usage is already over the limit is refused here with 552 5.2.2 (COMPAT item 14).
+
+  ResolvedRecipient out;
+  out.rcpt = rcpt;
+  out.key = std::move(key);
+  out.target.user = user.name;
+  out.target.uid = ids->uid;
+  out.target.gid = ids->gid;
+  out.target.location = std::move(*location);
+  out.user = std::move(user);
+  if (s.lmtp_save_to_detail_mailbox) out.mailbox = out.key.detail;  // storage validates it
+  out.slot = std::move(slot);
+  return out;
+} catch (const std::exception& e) {
+  log(base::log::Level::kError, "", rcpt.id, std::string("BUG: resolve threw: ") + e.what());
+  return lookup_failed();
+}
+
+std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spool& spool,
+                                     std::span<const ResolvedRecipient> recipients) const try {
+  const config::Settings& s = *settings_;
+  const auto started = std::chrono::steady_clock::now();
+  const std::time_t now = deps_.clock();
+  std::vector<Outcome> outcomes(recipients.size(), Outcome(lookup_failed()));
+  if (recipients.empty()) return outcomes;
+
+  const std::string header_block = read_header_block(spool);
+  const MessageInfo info = scan_message_info(header_block);
+
+  // Delivered-To and `for <...>` only with exactly one local recipient (COMPAT item 8), so
+  // the header bytes are the same for every recipient and one batch can hard-link them.
+  mail::TraceRequest trace;
+  trace.envelope = &env;
+  trace.single_recipient = recipients.size() == 1 ? &recipients[0].rcpt : nullptr;
+  trace.hostname = hostname_;
+  trace.delivery_address = delivery_address_;
+  trace.add_received = s.lmtp_add_received_header;
+  trace.now = now;
+  const std::string headers = mail::trace_headers(trace);
+
+  // The same recipient twice: stored once, the repeat answers with the first's outcome.
+  std::vector<size_t> first_of(recipients.size());
+  std::vector<size_t> unique;
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    first_of[i] = i;
+    for (size_t j : unique) {
+      if (same_recipient(recipients[j].rcpt.address, recipients[i].rcpt.address)) {
+        first_of[i] = j;
+        break;
+      }
+    }
+    if (first_of[i] == i) unique.push_back(i);
+  }
+
+  const storage::MissingMailbox if_missing = missing_policy(s);
+  std::vector<storage::SaveTarget> targets;
+  targets.reserve(unique.size());
+  for (size_t i : unique) {
+    const ResolvedRecipient& r = recipients[i];
+    // lda_original_recipient_header names a header to read the original recipient from
+    // (seed: "-a ... may be overridden by reading it from a header"); else ORCPT; else RCPT.
+    std::string original;
+    if (!s.lda_original_recipient_header.empty())
+      original = first_address(first_header(header_block, s.lda_original_recipient_header));
+    if (original.empty()) original = r.rcpt.orcpt;
+    if (original.empty()) original = r.rcpt.address.to_string();
+
+    // STEP filter (issue: Sieve). The user's script runs here on the envelope, `original`
+    // (Sieve's envelope "to", COMPAT item 17) and the message, and yields actions: keep,
+    // fileinto, discard, redirect, reject, vacation. Until then the only action is Sieve's
+    // implicit keep into the requested mailbox.
+
+    // STEP quota check at save (issue: quota). A message that does not fit is refused here:
+    // 552 5.2.2 Quota exceeded (452 4.2.2 with quota_full_tempfail).
+    if (s.mail_debug)
+      log(base::log::Level::kDebug, r.user.name, r.rcpt.id,
+          "original recipient " + original + ", mailbox '" + r.mailbox + "'");
+    targets.push_back({&r.target, {r.mailbox, if_missing}});
+  }
+
+  const storage::Body body = storage::body_of(spool);
+  std::vector<storage::SaveResult> results;
+  if (targets.size() == 1)
+    results.push_back(writer_.save(body, headers, *targets[0].user, targets[0].mailbox));
+  else
+    results = writer_.save_batch(body, headers, targets);
+
+  const uint64_t size = headers.size() + spool.size();
+  const uint64_t vsize = size + count_lf(headers) + spool.line_feeds();
+  const std::string from_envelope = env.null_sender ? "" : env.mail_from.to_string();
+  const auto elapsed_ms = [&] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
+  };
+
+  for (size_t k = 0; k < unique.size(); ++k) {
+    const ResolvedRecipient& r = recipients[unique[k]];
+    const std::string to_envelope = r.rcpt.address.to_string();
+    DeliveryLogVars vars;
+    vars.message = &info;
+    vars.from_envelope = from_envelope;
+    vars.to_envelope = to_envelope;
+    vars.size = size;
+    vars.vsize = vsize;
+    vars.delivery_time_ms = elapsed_ms();
+    const storage::SaveResult& result = k < results.size()
+                                            ? results[k]
+                                            : storage::SaveResult(base::Unexpected<storage::SaveError>(
+                                                  storage::temp_error("no result from storage")));
+    Outcome& outcome = outcomes[unique[k]];
+    if (result) {
+      if (!result->warning.empty())
+        log(base::log::Level::kWarning, r.user.name, r.rcpt.id, result->warning);
+      const std::string status = status_saved(result->mailbox);
+      vars.status = status;
+      log(base::log::Level::kInfo, r.user.name, r.rcpt.id,
+          expand_delivery_log(s.deliver_log_format, vars));
+      outcome = Delivered{result->mailbox, r.rcpt.id};
+      continue;
+    }
+    const storage::SaveError& err = result.error();
+    const std::string mailbox = r.mailbox.empty() ? "INBOX" : r.mailbox;
+    const std::string status = status_save_failed(mailbox, err.log_reason);
+    vars.status = status;
+    log(base::log::Level::kError, r.user.name, r.rcpt.id,
+        expand_delivery_log(s.deliver_log_format, vars));
+    switch (err.kind) {
+      case storage::SaveError::Kind::kQuotaExceeded:
+        if (s.quota_full_tempfail)
+          outcome = TempFail{452, "4.2.2", "Quota exceeded (mailbox for user is full)"};
+        else
+          outcome = PermFail{552, "5.2.2", "Quota exceeded (mailbox for user is full)"};
+        break;
+      case storage::SaveError::Kind::kPerm:
+        outcome = PermFail{err.enhanced.starts_with("5.2.") ? 552 : 550,
+                           err.enhanced.starts_with("5.") ? err.enhanced : "5.2.0",
+                           internal_error_text(now)};
+        break;
+      case storage::SaveError::Kind::kTemp:
+      case storage::SaveError::Kind::kMailboxNotFound:
+        outcome = TempFail{451, err.enhanced.starts_with("4.") ? err.enhanced : "4.2.0",
+                           internal_error_text(now)};
+        break;
+    }
+  }
+  for (size_t i = 0; i < recipients.size(); ++i)
+    if (first_of[i] != i) outcomes[i] = outcomes[first_of[i]];
+  return outcomes;
+} catch (const std::exception& e) {
+  log(base::log::Level::kError, "", env.transaction_id,
+      std::string("BUG: deliver threw: ") + e.what());
+  return std::vector<Outcome>(recipients.size(), Outcome(TempFail{}));
+}
+
+}  // namespace dovetail::deliver

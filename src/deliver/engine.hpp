@@ -1,0 +1,113 @@
+// engine.hpp — the delivery engine shared by LMTP (lmtpd) and the LDA (`dovetail deliver`).
+//
+// Purpose: two synchronous calls per transaction.
+//   resolve()  at RCPT: address → detail + lookup key → userdb → uid/gid checks → mail
+//              location → per-user concurrency slot. Answers a ResolvedRecipient or the
+//              refusal (550 5.1.1 unknown user, 451 4.3.0 temporary, 451 4.3.0 too many
+//              concurrent deliveries).
+//   deliver()  after DATA: trace headers, mailbox choice (INBOX or the detail folder),
+//              dedupe of repeated recipients, Maildir save (hard links for several
+//              recipients), one Outcome per recipient, one log line per delivery.
+// The LDA uses the same two calls: it builds an Envelope from argv (-f, -r/-a), resolves
+// with ResolveOptions::user (-d) and may set ResolvedRecipient::mailbox (-m) before deliver().
+// Pipeline seams left for later issues, visible in engine.cpp as named steps (not stubbed):
+// the route decision per recipient (local vs proxy), the quota check at RCPT and at save,
+// and the filter (Sieve) step before store.
+// Depends on: storage, userdb, mail, base, config/settings.hpp (decision 0002).
+// Error contract: never throws by design and never returns a bare error — every path ends in
+// an Outcome; anything not classified is a temporary failure (STYLE habit 1). The client sees
+// Dovecot's wording; the real reason goes to the error log with the user's log prefix.
+// Threading: an Engine is immutable after construction and thread-safe; both calls block
+// (userdb, fsync) and must run on worker threads, never on an event thread. A
+// ResolvedRecipient belongs to one transaction; destroying it releases its concurrency slot.
+// Security: resolve() is where first_valid_uid & co. are enforced (deliver/mail_ids.hpp);
+// the detail reaches storage only as a folder *name*, which storage validates (hostile
+// names go to INBOX and can never leave the user's mail root).
+#pragma once
+
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/log.hpp"
+#include "base/result.hpp"
+#include "config/settings.hpp"
+#include "deliver/concurrency_limiter.hpp"
+#include "deliver/outcome.hpp"
+#include "deliver/recipient_key.hpp"
+#include "mail/envelope.hpp"
+#include "mail/spool.hpp"
+#include "mail/trace_headers.hpp"
+#include "storage/fs.hpp"
+#include "storage/maildir_writer.hpp"
+#include "userdb/user.hpp"
+
+namespace dovetail::deliver {
+
+// One accepted recipient of the current transaction. Move-only (it holds the slot).
+struct ResolvedRecipient {
+  mail::Recipient rcpt;          // as the session accepted it (given, address, orcpt, id)
+  RecipientKey key;              // username, detail, lookup key
+  userdb::User user;
+  storage::UserTarget target;    // uid/gid checked, mail location expanded
+  std::string mailbox;           // requested mailbox: the detail (lmtp_save_to_detail_mailbox)
+                                 // or "" = INBOX; the LDA's -m replaces it
+  ConcurrencyLimiter::Token slot;  // released when this value is destroyed
+};
+
+using Resolution = std::variant<ResolvedRecipient, TempFail, PermFail>;
+
+struct ResolveOptions {
+  std::string user;  // LDA -d: look this user up as is (no detail split, no format); "" = RCPT
+};
+
+// Dependencies the daemon (or a test) supplies. Empty members get the real default.
+struct EngineDeps {
+  // userdb lookup by key; kNotFound = unknown user, any other error = temporary.
+  std::function<base::Result<userdb::User>(std::string_view key)> lookup_user;
+  // Shared by every engine of the process so a config reload keeps the counts.
+  std::shared_ptr<ConcurrencyLimiter> limiter;
+  storage::Fs* fs = nullptr;                                   // default storage::real_fs()
+  std::function<std::time_t()> clock;                          // default std::time()
+  std::function<void(base::log::Level, std::string_view prefix, std::string_view message)> log;
+  std::string service = "lmtp";                                // %s in mail_log_prefix
+};
+
+class Engine {
+ public:
+  // Fails (kConfig) for settings the engine cannot act on: lmtp_hdr_delivery_address,
+  // mail_fsync; or a missing lookup_user.
+  [[nodiscard]] static base::Result<std::unique_ptr<Engine>> create(config::SettingsPtr settings,
+                                                                    EngineDeps deps);
+
+  [[nodiscard]] Resolution resolve(const mail::Envelope& env, const mail::Recipient& rcpt,
+                                   const ResolveOptions& options = {}) const;
+
+  // One Outcome per element of `recipients`, in order. `recipients` are the transaction's
+  // local recipients in RCPT order (their count decides Delivered-To and `for <...>`).
+  [[nodiscard]] std::vector<Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool,
+                                             std::span<const ResolvedRecipient> recipients) const;
+
+  const config::Settings& settings() const { return *settings_; }
+  const std::shared_ptr<ConcurrencyLimiter>& limiter() const { return deps_.limiter; }
+
+ private:
+  Engine(config::SettingsPtr settings, EngineDeps deps, mail::DeliveryAddress delivery_address,
+         storage::FsyncMode fsync);
+  void log(base::log::Level level, std::string_view user, std::string_view session,
+           std::string_view message) const;
+
+  config::SettingsPtr settings_;
+  EngineDeps deps_;
+  mail::DeliveryAddress delivery_address_;
+  storage::MaildirWriter writer_;
+  std::string hostname_;
+  std::string pid_;
+};
+
+}  // namespace dovetail::deliver
