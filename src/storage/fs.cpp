@@ -1,0 +1,68 @@
+#include "storage/fs.hpp"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace dovetail::storage {
+
+namespace {
+template <class F>
+auto retry(F f) -> decltype(f()) {
+  for (;;) {
+    auto r = f();
+    if (r >= 0) return r;
+    if (errno != EINTR) return -errno;
+  }
+}
+}  // namespace
+
+int RealFs::open_at(int dir_fd, const char* path, int flags, mode_t mode) {
+  return retry([&] { return ::openat(dir_fd, path, flags, mode); });
+}
+int RealFs::mkdir_at(int dir_fd, const char* path, mode_t mode) {
+  return retry([&] { return ::mkdirat(dir_fd, path, mode); });
+}
+int RealFs::rename_at(int old_dir, const char* old_path, int new_dir, const char* new_path) {
+  return retry([&] { return ::renameat(old_dir, old_path, new_dir, new_path); });
+}
+int RealFs::link_at(int old_dir, const char* old_path, int new_dir, const char* new_path) {
+  return retry([&] { return ::linkat(old_dir, old_path, new_dir, new_path, 0); });
+}
+int RealFs::unlink_at(int dir_fd, const char* path) {
+  return retry([&] { return ::unlinkat(dir_fd, path, 0); });
+}
+int64_t RealFs::write(int fd, const void* data, size_t len) {
+  return retry([&] { return static_cast<int64_t>(::write(fd, data, len)); });
+}
+int64_t RealFs::pread(int fd, void* out, size_t len, uint64_t offset) {
+  return retry([&] { return static_cast<int64_t>(::pread(fd, out, len, static_cast<off_t>(offset))); });
+}
+int64_t RealFs::copy_range(int in_fd, uint64_t in_offset, int out_fd, size_t len) {
+  return retry([&] {
+    auto off = static_cast<off_t>(in_offset);
+    return static_cast<int64_t>(::copy_file_range(in_fd, &off, out_fd, nullptr, len, 0));
+  });
+}
+int RealFs::fsync(int fd) {
+  return retry([&] { return ::fsync(fd); });
+}
+int RealFs::fchown(int fd, uid_t uid, gid_t gid) {
+  return retry([&] { return ::fchown(fd, uid, gid); });
+}
+int RealFs::fstat(int fd, struct stat* out) {
+  return retry([&] { return ::fstat(fd, out); });
+}
+int RealFs::close(int fd) {
+  // Why no EINTR retry: on Linux the fd is gone even when close() reports EINTR.
+  return ::close(fd) == 0 ? 0 : -errno;
+}
+
+Fs& real_fs() {
+  static RealFs fs;
+  return fs;
+}
+
+}  // namespace dovetail::storage

@@ -1,0 +1,95 @@
+#include "storage/mail_location.hpp"
+
+#include <strings.h>
+
+#include "base/var_expand.hpp"
+
+namespace dovetail::storage {
+
+namespace {
+
+// Splits at ':' honouring the `::` escape.
+std::vector<std::string> split_location(std::string_view s) {
+  std::vector<std::string> parts(1);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != ':') {
+      parts.back() += s[i];
+    } else if (i + 1 < s.size() && s[i + 1] == ':') {
+      parts.back() += ':';
+      ++i;
+    } else {
+      parts.emplace_back();
+    }
+  }
+  return parts;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+base::Result<MailLocation> parse_mail_location(std::string_view setting, std::string_view user,
+                                               std::string_view home) {
+  std::string_view text = setting.empty() ? std::string_view("maildir:~/Maildir") : setting;
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return base::fail(base::Error::config("mail_location: missing format prefix (only maildir: is supported): " +
+                                          std::string(text)));
+  }
+  if (!iequals(text.substr(0, colon), "maildir")) {
+    return base::fail(base::Error::config("mail_location: unsupported mail format '" +
+                                          std::string(text.substr(0, colon)) + "' (only maildir)"));
+  }
+  auto parts = split_location(text.substr(colon + 1));
+  const auto vars = base::user_vars(user, home);
+  MailLocation loc;
+  bool home_missing = false;
+  auto expand = [&](const std::string& raw) {
+    auto ex = base::var_expand(raw, vars);
+    loc.unknown_vars.insert(loc.unknown_vars.end(), ex.unknown.begin(), ex.unknown.end());
+    if (ex.text.starts_with('~') && home.empty()) home_missing = true;
+    std::string path = base::expand_home(ex.text, home);
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    return path;
+  };
+  loc.root = expand(parts[0]);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& opt = parts[i];
+    auto eq = opt.find('=');
+    std::string key = opt.substr(0, eq);
+    std::string value = eq == std::string::npos ? std::string() : opt.substr(eq + 1);
+    if (iequals(key, "LAYOUT")) {
+      if (iequals(value, "fs")) {
+        loc.layout = Layout::kFs;
+      } else if (iequals(value, "maildir++")) {
+        loc.layout = Layout::kMaildirPlusPlus;
+      } else {
+        return base::fail(base::Error::config("mail_location: unsupported LAYOUT=" + value));
+      }
+    } else if (iequals(key, "INBOX")) {
+      loc.inbox = expand(value);
+    } else if (iequals(key, "CONTROL")) {
+      loc.control = expand(value);
+    } else if (iequals(key, "INDEX") || iequals(key, "INDEXPVT") || iequals(key, "VOLATILEDIR")) {
+      loc.index = expand(value);  // accepted: Dovetail writes no index/volatile files
+    } else {
+      return base::fail(base::Error::config("mail_location: unsupported option " + key));
+    }
+  }
+  if (home_missing) {
+    return base::fail(base::Error::temporary("mail_location uses ~ but the user has no home directory"));
+  }
+  for (const std::string* p : {&loc.root, &loc.inbox, &loc.control}) {
+    if (!p->empty() && !p->starts_with('/')) {
+      return base::fail(base::Error::config("mail_location: path is not absolute: " + *p));
+    }
+  }
+  if (loc.root.empty()) return base::fail(base::Error::config("mail_location: empty root path"));
+  if (loc.inbox.empty()) loc.inbox = loc.root;
+  if (loc.control.empty()) loc.control = loc.root;
+  return loc;
+}
+
+}  // namespace dovetail::storage

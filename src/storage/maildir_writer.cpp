@@ -1,0 +1,329 @@
+#include "storage/maildir_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "storage/folder_name.hpp"
+#include "storage/maildir_dirs.hpp"
+#include "storage/subscriptions.hpp"
+#include "storage/unique_name.hpp"
+
+namespace dovetail::storage {
+
+namespace {
+
+constexpr int kCreateAttempts = 5;
+constexpr size_t kCopyChunk = 128 * 1024;
+constexpr size_t kMaxCopyRange = size_t{1} << 30;
+
+using Fail = base::Unexpected<SaveError>;
+
+Fail fail_errno(int64_t neg, const std::string& what) {
+  return Fail(classify_errno(static_cast<int>(-neg), what));
+}
+
+// One opened Maildir (INBOX or a folder) of one target.
+struct OpenBox {
+  FsFd tmp;
+  FsFd neu;
+  std::string vname;
+  std::string path;  // the Maildir directory (holds cur/new/tmp)
+  Perms perms;
+  bool created = false;
+  std::string warning;
+};
+
+base::Expected<Perms, SaveError> owner_perms(const UserTarget& user, FsyncMode mode) {
+  Perms p;
+  p.uid = user.uid;
+  p.gid = user.gid;
+  p.sync_dirs = mode != FsyncMode::kNever;
+  if (::geteuid() == 0) {
+    if (user.uid == 0) return Fail(temp_error("refusing to write mail for " + user.user + " as uid 0"));
+    p.chown = true;
+  } else if (user.uid != ::geteuid() || user.gid != ::getegid()) {
+    return Fail(temp_error("cannot write mail for " + user.user + " as uid " + std::to_string(user.uid) +
+                           "/gid " + std::to_string(user.gid) + ": process runs as uid " +
+                           std::to_string(::geteuid()) + "/gid " + std::to_string(::getegid()) +
+                           " without root"));
+  }
+  return p;
+}
+
+// Dovecot derives new files' modes (and a setgid group) from the mail root's permissions.
+void derive_perms(Fs& fs, int root_fd, Perms& p) {
+  struct stat st {};
+  if (fs.fstat(root_fd, &st) != 0) return;
+  p.dir_mode = st.st_mode & (0777 | S_ISGID);
+  p.file_mode = st.st_mode & 0666;
+  if ((st.st_mode & S_ISGID) != 0) p.gid = st.st_gid;
+}
+
+base::Expected<void, SaveError> ensure_subdirs(Fs& fs, OpenBox& box, int box_fd) {
+  auto tmp = open_below(fs, box_fd, "tmp", box.path + "/tmp", box.perms, false);
+  auto neu = open_below(fs, box_fd, "new", box.path + "/new", box.perms, false);
+  if ((!tmp && tmp.error().sys_errno == ENOENT) || (!neu && neu.error().sys_errno == ENOENT)) {
+    for (const char* sub : {"cur", "new", "tmp"}) {
+      auto made = open_below(fs, box_fd, sub, box.path + "/" + sub, box.perms, true);
+      if (!made) return Fail(made.error());
+    }
+    tmp = open_below(fs, box_fd, "tmp", box.path + "/tmp", box.perms, false);
+    neu = open_below(fs, box_fd, "new", box.path + "/new", box.perms, false);
+  }
+  if (!tmp) return Fail(tmp.error());
+  if (!neu) return Fail(neu.error());
+  box.tmp = std::move(*tmp);
+  box.neu = std::move(*neu);
+  return {};
+}
+
+base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, const MailboxRequest& req,
+                                            FsyncMode mode) {
+  auto perms = owner_perms(user, mode);
+  if (!perms) return Fail(perms.error());
+  const MailLocation& loc = user.location;
+  FolderPath folder = resolve_folder(req.name, loc.layout);
+  for (;;) {
+    OpenBox box;
+    box.perms = *perms;
+    box.vname = folder.vname;
+    const std::string& base_path = folder.inbox ? loc.inbox : loc.root;
+    bool created_root = false;
+    auto root = open_or_create_path(fs, base_path, box.perms, &created_root);
+    if (!root) return Fail(root.error());
+    if (!created_root) derive_perms(fs, root->get(), box.perms);
+    if (created_root && !folder.inbox && loc.inbox == loc.root) {
+      // A new mail root gets INBOX's cur/new/tmp too, as Dovecot makes it: INBOX always exists.
+      OpenBox inbox;
+      inbox.perms = box.perms;
+      inbox.path = base_path;
+      if (auto made = ensure_subdirs(fs, inbox, root->get()); !made) return Fail(made.error());
+    }
+    box.path = base_path;
+    FsFd folder_fd;
+    int box_fd = root->get();
+    if (!folder.inbox) {
+      box.path += "/" + folder.dir;
+      auto opened = open_below(fs, root->get(), folder.dir, box.path, box.perms, false);
+      if (!opened && opened.error().sys_errno == ENOENT) {
+        if (req.if_missing == MissingMailbox::kUseInbox) {
+          folder = FolderPath{};
+          continue;
+        }
+        if (req.if_missing == MissingMailbox::kFail) {
+          SaveError e;
+          e.kind = SaveError::Kind::kMailboxNotFound;
+          e.enhanced = "5.2.0";
+          e.log_reason = "Mailbox doesn't exist: " + folder.vname;
+          return Fail(std::move(e));
+        }
+        opened = open_below(fs, root->get(), folder.dir, box.path, box.perms, true);
+        box.created = true;
+      }
+      if (!opened) return Fail(opened.error());
+      folder_fd = std::move(*opened);
+      box_fd = folder_fd.get();
+      if (box.created && loc.layout == Layout::kMaildirPlusPlus) {
+        auto marker = create_marker_file(fs, box_fd, "maildirfolder", box.path + "/maildirfolder", box.perms);
+        if (!marker) return Fail(marker.error());
+      }
+    }
+    if (auto sub = ensure_subdirs(fs, box, box_fd); !sub) return Fail(sub.error());
+    if (box.created && req.if_missing == MissingMailbox::kCreateAndSubscribe) {
+      auto control = open_or_create_path(fs, loc.control, box.perms, nullptr);
+      auto added = control ? add_subscription(fs, control->get(), loc.control, folder.subscription, box.perms)
+                           : base::Expected<void, SaveError>(Fail(control.error()));
+      if (!added) box.warning = "autosubscribe failed: " + added.error().log_reason;
+    }
+    return box;
+  }
+}
+
+base::Expected<void, SaveError> write_all(Fs& fs, int fd, const char* data, size_t len, const std::string& what) {
+  while (len > 0) {
+    int64_t n = fs.write(fd, data, len);
+    if (n < 0) return fail_errno(n, "write(" + what + ")");
+    if (n == 0) return fail_errno(-EIO, "write(" + what + ")");
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+base::Expected<void, SaveError> copy_body(Fs& fs, const Body& body, int out, const std::string& what) {
+  if (body.fd < 0) return write_all(fs, out, body.memory.data(), body.memory.size(), what);
+  uint64_t off = 0;
+  bool use_copy_range = true;
+  std::string buf;
+  while (off < body.size) {
+    uint64_t left = body.size - off;
+    if (use_copy_range) {
+      int64_t n = fs.copy_range(body.fd, off, out, static_cast<size_t>(std::min<uint64_t>(left, kMaxCopyRange)));
+      if (n == -EXDEV || n == -EINVAL || n == -ENOSYS || n == -EOPNOTSUPP) {
+        use_copy_range = false;  // e.g. spool and Maildir on different filesystems: plain reads
+        continue;
+      }
+      if (n < 0) return fail_errno(n, "copy_file_range(" + what + ")");
+      if (n == 0) return fail_errno(-EIO, "copy_file_range(" + what + "): spool shorter than its size");
+      off += static_cast<uint64_t>(n);
+      continue;
+    }
+    if (buf.empty()) buf.resize(kCopyChunk);
+    int64_t n = fs.pread(body.fd, buf.data(), static_cast<size_t>(std::min<uint64_t>(left, buf.size())), off);
+    if (n < 0) return fail_errno(n, "read(spool for " + what + ")");
+    if (n == 0) return fail_errno(-EIO, "read(spool for " + what + "): shorter than its size");
+    if (auto w = write_all(fs, out, buf.data(), static_cast<size_t>(n), what); !w) return w;
+    off += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+// tmp/<base> → write → fsync → new/<base>,S=,W=. Returns the name in new/. On failure the
+// tmp file is gone and nothing was renamed.
+base::Expected<std::string, SaveError> write_copy(Fs& fs, const OpenBox& box, const Body& body,
+                                                   std::string_view headers, uint64_t size, uint64_t vsize,
+                                                   FsyncMode mode) {
+  std::string base;
+  int fd = -EEXIST;
+  for (int attempt = 0; attempt < kCreateAttempts && fd == -EEXIST; ++attempt) {
+    base = next_unique_base();
+    fd = fs.open_at(box.tmp.get(), base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    box.perms.file_mode);
+  }
+  const std::string tmp_what = box.path + "/tmp/" + base;
+  if (fd < 0) return fail_errno(fd, "open(" + tmp_what + ")");
+  FsFd file(fs, fd);
+  auto abort_with = [&](SaveError e) -> base::Expected<std::string, SaveError> {
+    file.reset();
+    fs.unlink_at(box.tmp.get(), base.c_str());
+    return Fail(std::move(e));
+  };
+  if (box.perms.chown) {
+    if (int c = fs.fchown(fd, box.perms.uid, box.perms.gid); c < 0)
+      return abort_with(classify_errno(-c, "fchown(" + tmp_what + ")"));
+  }
+  if (auto w = write_all(fs, fd, headers.data(), headers.size(), tmp_what); !w) return abort_with(w.error());
+  if (auto c = copy_body(fs, body, fd, tmp_what); !c) return abort_with(c.error());
+  if (mode != FsyncMode::kNever) {
+    if (int s = fs.fsync(fd); s < 0) return abort_with(classify_errno(-s, "fsync(" + tmp_what + ")"));
+  }
+  if (int c = fs.close(file.release()); c < 0) {
+    fs.unlink_at(box.tmp.get(), base.c_str());
+    return fail_errno(c, "close(" + tmp_what + ")");
+  }
+  std::string final_name = with_sizes(base, size, vsize);
+  if (int r = fs.rename_at(box.tmp.get(), base.c_str(), box.neu.get(), final_name.c_str()); r < 0) {
+    fs.unlink_at(box.tmp.get(), base.c_str());
+    return fail_errno(r, "rename(" + tmp_what + " -> new/)");
+  }
+  if (mode == FsyncMode::kAlways) {
+    if (int s = fs.fsync(box.tmp.get()); s < 0) {
+      fs.unlink_at(box.neu.get(), final_name.c_str());
+      return fail_errno(s, "fsync(" + box.path + "/tmp)");
+    }
+  }
+  return final_name;
+}
+
+}  // namespace
+
+base::Result<FsyncMode> parse_fsync_mode(std::string_view setting) {
+  if (setting == "optimized") return FsyncMode::kOptimized;
+  if (setting == "always") return FsyncMode::kAlways;
+  if (setting == "never") return FsyncMode::kNever;
+  return base::fail(base::Error::config("mail_fsync: invalid value '" + std::string(setting) +
+                                        "' (optimized, always or never)"));
+}
+
+SaveResult MaildirWriter::save(const Body& body, std::string_view headers, const UserTarget& user,
+                               const MailboxRequest& mailbox) const {
+  SaveTarget target{&user, mailbox};
+  auto results = save_batch(body, headers, std::span<const SaveTarget>(&target, 1));
+  return std::move(results.front());
+}
+
+std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_view headers,
+                                                  std::span<const SaveTarget> targets) const {
+  Fs& fs = *fs_;
+  const uint64_t size = headers.size() + body.size;
+  const uint64_t vsize = crlf_size(headers) + body.size + body.line_feeds;
+  std::vector<SaveResult> results;
+  std::vector<OpenBox> boxes(targets.size());
+  std::vector<std::string> names(targets.size());
+  std::vector<size_t> sources;  // indexes of targets holding a written copy
+  results.reserve(targets.size());
+
+  for (size_t i = 0; i < targets.size(); ++i) {
+    auto opened = open_box(fs, *targets[i].user, targets[i].mailbox, mode_);
+    if (!opened) {
+      results.emplace_back(Fail(opened.error()));
+      continue;
+    }
+    boxes[i] = std::move(*opened);
+    OpenBox& box = boxes[i];
+    Saved saved;
+    saved.mailbox = box.vname;
+    saved.created_mailbox = box.created;
+    saved.warning = box.warning;
+    // Identical bytes for the same owner and mode: a hard link, as Dovecot's
+    // maildir_copy_with_hardlinks does. Another filesystem (EXDEV), too many links, or a
+    // source already moved to cur/ by a reader just means this copy is written itself.
+    auto src = std::find_if(sources.begin(), sources.end(), [&](size_t s) {
+      const Perms& p = boxes[s].perms;
+      return p.uid == box.perms.uid && p.gid == box.perms.gid && p.file_mode == box.perms.file_mode;
+    });
+    if (src != sources.end()) {
+      std::string name = with_sizes(next_unique_base(), size, vsize);
+      int r = fs.link_at(boxes[*src].neu.get(), names[*src].c_str(), box.neu.get(), name.c_str());
+      if (r == 0) {
+        names[i] = name;
+        saved.hard_link = true;
+        saved.path = box.path + "/new/" + name;
+        results.emplace_back(std::move(saved));
+        continue;
+      }
+      if (r != -EXDEV && r != -EMLINK && r != -ENOENT && r != -EPERM) {
+        results.emplace_back(fail_errno(r, "link(" + box.path + "/new/" + name + ")"));
+        continue;
+      }
+    }
+    auto written = write_copy(fs, box, body, headers, size, vsize, mode_);
+    if (!written) {
+      results.emplace_back(Fail(written.error()));
+      continue;
+    }
+    names[i] = *written;
+    saved.path = box.path + "/new/" + names[i];
+    sources.push_back(i);
+    results.emplace_back(std::move(saved));
+  }
+
+  // Durability of the directory entries, once per distinct new/; only then Saved.
+  if (mode_ != FsyncMode::kNever) {
+    std::vector<std::string> synced;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (!results[i]) continue;
+      std::string dir = boxes[i].path + "/new";
+      if (std::find(synced.begin(), synced.end(), dir) != synced.end()) continue;
+      int s = fs.fsync(boxes[i].neu.get());
+      if (s == 0) {
+        synced.push_back(dir);
+        continue;
+      }
+      SaveError err = classify_errno(-s, "fsync(" + dir + ")");
+      for (size_t j = i; j < targets.size(); ++j) {
+        if (results[j] && boxes[j].path + "/new" == dir) {
+          fs.unlink_at(boxes[j].neu.get(), names[j].c_str());
+          results[j] = Fail(err);
+        }
+      }
+    }
+  }
+  return results;
+}
+
+}  // namespace dovetail::storage

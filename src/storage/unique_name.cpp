@@ -1,0 +1,61 @@
+#include "storage/unique_name.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <ctime>
+
+namespace dovetail::storage {
+
+const std::string& maildir_hostname() {
+  static const std::string host = [] {
+    char buf[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return std::string("localhost");
+    std::string out;
+    for (const char* p = buf; *p != '\0'; ++p) {
+      if (*p == '/') {
+        out += "\\057";
+      } else if (*p == ':') {
+        out += "\\072";
+      } else {
+        out += *p;
+      }
+    }
+    return out;
+  }();
+  return host;
+}
+
+std::string next_unique_base() {
+  static std::atomic<uint64_t> last_us{0};
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+  uint64_t prev = last_us.load(std::memory_order_relaxed);
+  uint64_t mine;
+  do {
+    mine = now > prev ? now : prev + 1;
+  } while (!last_us.compare_exchange_weak(prev, mine, std::memory_order_relaxed));
+  return std::to_string(mine / 1000000u) + ".M" + std::to_string(mine % 1000000u) + "P" +
+         std::to_string(::getpid()) + "." + maildir_hostname();
+}
+
+std::string with_sizes(std::string_view base, uint64_t size, uint64_t vsize) {
+  std::string out(base);
+  out += ",S=";
+  out += std::to_string(size);
+  out += ",W=";
+  out += std::to_string(vsize);
+  return out;
+}
+
+uint64_t crlf_size(std::string_view bytes) {
+  uint64_t n = bytes.size();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) ++n;
+  }
+  return n;
+}
+
+}  // namespace dovetail::storage
