@@ -457,7 +457,15 @@ class DovecotServer(Server):
             self.proc.wait(5)
 
     def kill9(self):
-        raise unittest.SkipTest("kill -9 is only exercised against Dovetail")
+        """SIGKILL the master and its children (our own process group)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+    def restart(self) -> Endpoints:
+        return self.start()
 
 
 def make_server(setup: Setup | None = None) -> Server:
@@ -506,12 +514,20 @@ class LmtpConn:
         if isinstance(ep, str):
             self.sock = socket.socket(socket.AF_UNIX)
             self.sock.settimeout(timeout)
-            self.sock.connect(ep)
+            try:
+                self.sock.connect(ep)
+            except OSError:
+                self.sock.close()
+                raise
         else:
             self.sock = socket.create_connection(ep, timeout=timeout)
         self.buf = b""
         self.log: list[str] = []
-        self.greeting = self.read_line()
+        try:
+            self.greeting = self.read_line()
+        except BaseException:
+            self.sock.close()
+            raise
 
     def close(self):
         try:
