@@ -30,9 +30,9 @@ struct MailParams {
 };
 
 struct Recipient {
-  std::string given;      // the address as the reply echoes it: as written, quoting normalised
+  std::string given;      // address.to_string(): as written, quoting normalised, no <>
   Address address;        // parsed
-  std::string orcpt;      // ORCPT address, xtext-decoded, bare; empty when none
+  std::string orcpt;      // ORCPT rfc822/utf-8 address, decoded, validated, bare; empty when none
   std::string notify;     // DSN NOTIFY= value as sent (validated), empty when none
   std::string id;         // "<SID>[:T<t>][:R<n>]" — the id used in the reply and Received
   unsigned rcpt_index = 0;  // n-th RCPT command of the transaction, rejected ones counted

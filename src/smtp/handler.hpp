@@ -6,6 +6,10 @@
 // handler calls `done` exactly once, later, ON THE THREAD THAT DRIVES THE SESSION (the net
 // layer guarantees that by posting the completion to the connection's executor). Until then
 // the session processes no further pipelined command (they wait in order, RFC 2920).
+// Lifetime: the Envelope/Recipient/Spool references are valid until `done` is called (do not
+// touch them afterwards). The Spool lives in the session, so the net layer must keep the
+// session alive while waiting(); a completion arriving after the session is gone is ignored,
+// and a second call of `done` is ignored.
 // Depends on: mail, base. Error contract: the handler answers with Reply values; it never
 // throws into the session.
 #pragma once
@@ -40,7 +44,8 @@ class Handler {
   virtual void on_rcpt(const mail::Envelope& env, const mail::Recipient& rcpt,
                        std::function<void(Reply)> done) = 0;
 
-  // The body is complete and finish()ed. done(replies) with exactly one reply per accepted
+  // The body is complete and finish()ed (never called for a body over SIZE or after a spool
+  // I/O error: the session answers those itself). done(replies) with exactly one reply per accepted
   // recipient, in env.recipients order, each the true outcome for that recipient.
   virtual void on_data(const mail::Envelope& env, mail::Spool& spool,
                        std::function<void(std::vector<Reply>)> done) = 0;

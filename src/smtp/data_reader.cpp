@@ -1,0 +1,112 @@
+#include "smtp/data_reader.hpp"
+
+namespace dovetail::smtp {
+
+namespace {
+constexpr std::string_view kLf = "\n";
+}  // namespace
+
+void DataReader::start() { state_ = State::kLineStart; }
+
+size_t DataReader::consume(std::string_view in, BodyWriter& out) {
+  size_t i = 0;
+  const size_t n = in.size();
+  while (i < n && state_ != State::kDone) {
+    char c = in[i];
+    switch (state_) {
+      case State::kLineStart:
+        if (c == '.') {
+          state_ = State::kDot;
+          ++i;
+          break;
+        }
+        state_ = State::kMid;
+        [[fallthrough]];
+      case State::kMid: {
+        // Fast path: copy the run up to the next CR in one append.
+        size_t cr = in.find('\r', i);
+        size_t end = cr == std::string_view::npos ? n : cr;
+        if (end > i) out.append(in.substr(i, end - i));
+        i = end;
+        if (i < n) {
+          state_ = State::kCr;
+          ++i;
+        }
+        break;
+      }
+      case State::kCr:
+        if (c == '\n') {
+          out.append(kLf, /*wire_extra=*/1);  // CRLF stored as LF
+          state_ = State::kLineStart;
+          ++i;
+        } else if (c == '\r') {
+          out.append("\r");  // the earlier CR was bare; this one may start a CRLF
+          ++i;
+        } else {
+          out.append("\r");
+          state_ = State::kMid;
+        }
+        break;
+      case State::kDot:
+        // RFC 5321 4.5.2: the leading dot of a line is removed.
+        if (c == '\r') {
+          state_ = State::kDotCr;
+          ++i;
+        } else {
+          state_ = State::kMid;
+        }
+        break;
+      case State::kDotCr:
+        if (c == '\n') {
+          state_ = State::kDone;
+          ++i;
+        } else {
+          state_ = State::kCr;  // ".\r" + x: dot removed, the CR is body
+        }
+        break;
+      case State::kDone:
+        break;
+    }
+  }
+  return i;
+}
+
+void ChunkDecoder::decode(std::string_view chunk, BodyWriter& out) {
+  size_t i = 0;
+  const size_t n = chunk.size();
+  if (pending_cr_ && n > 0) {
+    pending_cr_ = false;
+    if (chunk[0] == '\n') {
+      out.append(kLf, /*wire_extra=*/1);  // CRLF stored as LF
+      i = 1;
+    } else {
+      out.append("\r");
+    }
+  }
+  while (i < n) {
+    size_t cr = chunk.find('\r', i);
+    if (cr == std::string_view::npos) {
+      out.append(chunk.substr(i));
+      return;
+    }
+    if (cr > i) out.append(chunk.substr(i, cr - i));
+    if (cr + 1 == n) {
+      pending_cr_ = true;
+      return;
+    }
+    if (chunk[cr + 1] == '\n') {
+      out.append(kLf, /*wire_extra=*/1);  // CRLF stored as LF
+      i = cr + 2;
+    } else {
+      out.append("\r");
+      i = cr + 1;
+    }
+  }
+}
+
+void ChunkDecoder::end(BodyWriter& out) {
+  if (pending_cr_) out.append("\r");
+  pending_cr_ = false;
+}
+
+}  // namespace dovetail::smtp
