@@ -173,9 +173,13 @@ class Server:
 
         argv = [a.replace("{conf}", conf) for a in self.argv_template]
         out = open(os.path.join(workdir, "log", "server.out"), "w")
-        self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                      start_new_session=True, preexec_fn=enter_cgroup, cwd=workdir)
-        out.close()
+        try:
+            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True, preexec_fn=enter_cgroup, cwd=workdir)
+        except OSError as e:
+            raise RuntimeError(f"cannot run {argv[0]}: {e}") from e
+        finally:
+            out.close()
         deadline = time.monotonic() + timeout
         while not greets(port):
             if self.popen.poll() is not None:
