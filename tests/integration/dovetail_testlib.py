@@ -630,7 +630,8 @@ class Matcher:
         return self.text
 
 
-def expect_lines(tc: unittest.TestCase, got: list[str], expected: list[str], where=""):
+def expect_lines(tc: unittest.TestCase, got: list[str], expected: list[str], where="",
+                 context=""):
     """Assert that `got` matches `expected` line by line; returns the ids captured in order."""
     ids = []
     msgs = []
@@ -643,7 +644,7 @@ def expect_lines(tc: unittest.TestCase, got: list[str], expected: list[str], whe
         else:
             ids.extend(v for v in m.groupdict().values() if v)
     if msgs:
-        tc.fail(f"{where}\n" + "\n".join(msgs))
+        tc.fail(f"{where}\n" + "\n".join(msgs) + context)
     return ids
 
 
@@ -669,9 +670,8 @@ def run_script(tc: unittest.TestCase, conn: LmtpConn, steps: list[Step], title="
         except (ConnectionError, socket.timeout, OSError) as e:
             got.append(f"<{type(e).__name__}>")
         shown = send if isinstance(send, str) else (repr(send[:60]) if send else "(none)")
-        ids += expect_lines(tc, got, expected,
-                            f"{title} step {n + 1} C: {shown}\n  transcript:\n    "
-                            + "\n    ".join(conn.log[-12:]))
+        ids += expect_lines(tc, got, expected, f"[{title}] step {n + 1} C: {shown}",
+                            "\n  transcript:\n    " + "\n    ".join(conn.log[-12:]))
     return ids
 
 

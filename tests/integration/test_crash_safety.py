@@ -13,13 +13,15 @@ restarted, several rounds. Then:
 
 import os
 import random
+import signal
 import re
 import threading
 import time
 import unittest
 import uuid
 
-from dovetail_testlib import MAILDIR_NAME_RE, LmtpConn, all_messages, make_server
+from dovetail_testlib import (LHLO, MAILDIR_NAME_RE, LmtpConn, all_messages, dovetail_only,
+                              make_server, run_script)
 
 USERS = ["alice@test.example", "bob@test.example", "carol@test.example"]
 ROUNDS = int(os.environ.get("DOVETAIL_CRASH_ROUNDS", "6"))
@@ -162,6 +164,39 @@ class CrashSafety(unittest.TestCase):
               f"{acked_per_round}), {len(seen)} visible, "
               f"{len(seen) - len(set(stream.acked) & set(seen))} delivered without ack, "
               f"{tmp_left} tmp/ leftovers, {stream.conn_failures} refused connects")
+
+
+class GracefulStop(unittest.TestCase):
+
+    @dovetail_only("Dovecot's master kills its clients on SIGTERM (shutdown_clients)")
+    def test_sigterm_finishes_in_flight_transaction_and_exits_0(self):
+        server = make_server()
+        self.addCleanup(server.cleanup)
+        ep = server.start()
+        c = LmtpConn(ep.tcp)
+        self.addCleanup(c.close)
+        tok = "term-" + uuid.uuid4().hex
+        body = make_body(tok, random.Random(1))
+        run_script(self, c, [("LHLO client.test.example", LHLO),
+                             ("MAIL FROM:<sender@remote.example>", ["250 2.1.0 OK"]),
+                             ("RCPT TO:<alice@test.example>", ["250 2.1.5 OK"]),
+                             ("DATA", ["354 OK"])], "in flight")
+        c.sock.sendall(body[: len(body) // 2])
+        time.sleep(0.2)
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        refused = False
+        try:
+            LmtpConn(ep.tcp, timeout=2).close()
+        except OSError:
+            refused = True
+        self.assertTrue(refused, "a new connection is still accepted after SIGTERM")
+        c.sock.sendall(body[len(body) // 2:] + b".\r\n")
+        run_script(self, c, [(None, ["250 2.0.0 <alice@test.example> <SID> Saved"])], "in flight")
+        c.cmd("QUIT")
+        self.assertEqual(server.proc.wait(20), 0, "exit status after SIGTERM")
+        files = [p for p in all_messages(server.mail_root) if tok.encode() in p.read_bytes()]
+        self.assertEqual(len(files), 1)
 
 
 if __name__ == "__main__":
