@@ -1,0 +1,206 @@
+// DATA and BDAT body decoding: each vector whole, one byte at a time, split at every offset.
+#include "smtp/data_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include "smtp/line_reader.hpp"
+#include "smtp/command_line.hpp"
+
+namespace dovetail::smtp {
+namespace {
+
+struct DataCase {
+  std::string wire;    // after the 354
+  bool ends;           // contains the terminator
+  std::string stored;  // body as stored
+  size_t consumed;     // octets used (rest belongs to the next command)
+};
+
+std::vector<DataCase> data_cases() {
+  return {
+      {".\r\n", true, "", 3},
+      {"a\r\n.\r\n", true, "a\n", 6},
+      {"a\r\n.\r\nNOOP\r\n", true, "a\n", 6},
+      {"..dot\r\n.\r\n", true, ".dot\n", 10},
+      {"...\r\n.\r\n", true, "..\n", 8},
+      {"body\n.\nmore\r\n.\r\n", true, "body\n.\nmore\n", 16},
+      {"a\rb\r\n.\r\n", true, "a\rb\n", 8},
+      {"a\r\r\n.\r\n", true, "a\r\n", 7},
+      {std::string("nul\0x\x80\xff\r\n.\r\n", 12), true, std::string("nul\0x\x80\xff\n", 8), 12},
+      {".x\r\n.\r\n", true, "x\n", 7},
+      {".\rx\r\n.\r\n", true, "\rx\n", 8},
+      {"no end\r\n", false, "no end\n", 8},
+      {"a\r\n.", false, "a\n", 4},
+      {"a\r\n.\r", false, "a\n", 5},
+      {"x.\r\n.\r\n", true, "x.\n", 7},
+      {"\r\n.\r\n", true, "\n", 5},
+  };
+}
+
+struct Sink {
+  mail::Spool spool{1 << 20, "/tmp"};
+  BodyWriter w;
+  Sink() { w.start(&spool, 0); }
+  std::string stored() {
+    w.finish();
+    return std::string(spool.memory());
+  }
+};
+
+TEST(DataReader, Whole) {
+  for (const auto& c : data_cases()) {
+    Sink s;
+    DataReader r;
+    r.start();
+    EXPECT_EQ(r.consume(c.wire, s.w), c.consumed) << c.wire;
+    EXPECT_EQ(r.done(), c.ends) << c.wire;
+    EXPECT_EQ(s.stored(), c.stored) << c.wire;
+  }
+}
+
+TEST(DataReader, BytewiseAndSplit) {
+  for (const auto& c : data_cases()) {
+    for (size_t split = 0; split <= c.wire.size(); ++split) {
+      for (int bytewise = 0; bytewise < 2; ++bytewise) {
+        Sink s;
+        DataReader r;
+        r.start();
+        size_t used = 0;
+        std::vector<std::string_view> parts;
+        std::string_view w(c.wire);
+        if (bytewise) {
+          for (size_t i = 0; i < w.size(); ++i) parts.push_back(w.substr(i, 1));
+        } else {
+          parts = {w.substr(0, split), w.substr(split)};
+        }
+        for (auto p : parts) {
+          if (r.done()) break;
+          used += r.consume(p, s.w);
+        }
+        EXPECT_EQ(used, c.consumed) << c.wire << " split " << split;
+        EXPECT_EQ(r.done(), c.ends);
+        EXPECT_EQ(s.stored(), c.stored) << c.wire << " split " << split;
+      }
+    }
+  }
+}
+
+TEST(DataReader, CountsWireOctetsForSize) {
+  Sink s;
+  DataReader r;
+  r.start();
+  r.consume("ab\r\n..c\r\n.\r\n", s.w);
+  EXPECT_EQ(s.w.octets(), 8u);  // "ab\r\n.c\r\n" as the message is, unstuffed, CRLF
+}
+
+TEST(ChunkDecoder, CrlfAcrossChunks) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"a\r\nb"}, "a\nb"},
+      {{"a\r", "\nb"}, "a\nb"},
+      {{"a\r", "b"}, "a\rb"},
+      {{"a\r"}, "a\r"},
+      {{"a\r", "", "\n"}, "a\n"},
+      {{"\r\r\n"}, "\r\n"},
+      {{".\r\n"}, ".\n"},  // no dot-stuffing in BDAT
+      {{std::string("\0\n", 2)}, std::string("\0\n", 2)},
+  };
+  for (const auto& [chunks, want] : cases) {
+    Sink s;
+    ChunkDecoder d;
+    d.start();
+    for (const auto& ch : chunks) d.decode(ch, s.w);
+    d.end(s.w);
+    EXPECT_EQ(s.stored(), want);
+  }
+}
+
+TEST(BodyWriter, SizeLimitStoresNothing) {
+  mail::Spool spool(4, "/tmp");
+  BodyWriter w;
+  w.start(&spool, 10);
+  w.append("0123456789");
+  EXPECT_FALSE(w.too_big());
+  w.append("x");
+  EXPECT_TRUE(w.too_big());
+  w.append("more");
+  w.finish();
+  EXPECT_EQ(spool.size(), 0u);
+  EXPECT_TRUE(spool.in_memory());
+}
+
+TEST(LineReader, Table) {
+  struct Case {
+    std::string in;
+    std::vector<std::string> events;  // "L:<line>" or "TOO_LONG"
+  };
+  std::string max(10, 'x');
+  const Case cases[] = {
+      {"a\r\nb\n", {"L:a", "L:b"}},
+      {max + "\r\n", {"L:" + max}},
+      {max + "x\r\n", {"TOO_LONG"}},
+      {max + "xxxxxxxxxxxxxxxxxxxxxxxx\r\nok\r\n", {"TOO_LONG", "L:ok"}},
+      {"partial", {}},
+      {"\r\n", {"L:"}},
+      {"a\rb\r\n", {"L:a\rb"}},
+  };
+  for (const auto& c : cases) {
+    for (int bytewise = 0; bytewise < 2; ++bytewise) {
+      LineReader r(10);
+      std::vector<std::string> got;
+      std::string buf;
+      size_t pos = 0;
+      auto drain = [&] {
+        for (;;) {
+          auto ev = r.next(buf, pos);
+          if (ev.kind == LineReader::Kind::kNeedMore) break;
+          got.push_back(ev.kind == LineReader::Kind::kTooLong ? "TOO_LONG" : "L:" + std::string(ev.line));
+        }
+        buf.erase(0, pos);
+        pos = 0;
+      };
+      if (bytewise) {
+        for (char ch : c.in) {
+          buf.push_back(ch);
+          drain();
+        }
+      } else {
+        buf = c.in;
+        drain();
+      }
+      EXPECT_EQ(got, c.events) << c.in << " bytewise=" << bytewise;
+    }
+  }
+}
+
+TEST(CommandLine, Table) {
+  struct Case {
+    const char* line;
+    bool ok;
+    const char* verb;
+    const char* args;
+  };
+  const Case cases[] = {
+      {"NOOP", true, "NOOP", ""},
+      {"noop x", true, "NOOP", "x"},
+      {"MAIL FROM:<a@b>  SIZE=1", true, "MAIL", "FROM:<a@b>  SIZE=1"},
+      {"RCPT TO:<jörg@x>", true, "RCPT", "TO:<jörg@x>"},
+      {"BOGUS1", false, "", ""},
+      {"", false, "", ""},
+      {" NOOP", false, "", ""},
+      {"NOOP\tx", false, "", ""},
+      {"NOOP a\x01", false, "", ""},
+      {"NOOP \xc3", false, "", ""},
+      {"NOOP \x7f", false, "", ""},
+      {"NOOP a\tb", true, "NOOP", "a\tb"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_command_line(c.line);
+    ASSERT_EQ(r.has_value(), c.ok) << c.line;
+    if (!c.ok) continue;
+    EXPECT_EQ(r->verb, c.verb);
+    EXPECT_EQ(r->args, c.args);
+  }
+}
+
+}  // namespace
+}  // namespace dovetail::smtp
