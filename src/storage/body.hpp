@@ -5,7 +5,9 @@
 // privsep helper (issue 5), which receives the body as an fd, builds a Body directly.
 // Contract: when `fd >= 0` the body is octets [0, size) of that file, read with pread /
 // copy_file_range (the fd's offset is never used); otherwise `memory` holds exactly `size`
-// octets. `line_feeds` counts '\n' in the body: W = S + LFs (the spool stores LF endings).
+// octets. `line_feeds` = LFs that are not preceded by CR, so W = S + line_feeds exactly as
+// Dovecot counts the virtual size (the spool stores LF endings; a CR LF pair can survive
+// only from a `\r\r\n` on the wire, and it is already two octets in W).
 // Depends on: mail (spool.hpp). Threading: a view; the spool must outlive it.
 #pragma once
 

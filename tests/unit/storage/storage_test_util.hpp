@@ -33,7 +33,8 @@ inline Body memory_body(std::string_view bytes) {
   Body b;
   b.memory = bytes;
   b.size = bytes.size();
-  b.line_feeds = static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+  // What a correct spool reports: LFs not preceded by CR (each becomes CRLF in W=).
+  for (size_t i = 0; i < bytes.size(); ++i) b.line_feeds += (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r'));
   return b;
 }
 
