@@ -345,3 +345,29 @@ TEST(FsyncMode, Parses) {
 
 }  // namespace
 }  // namespace dovetail::storage
+
+namespace dovetail::storage {
+namespace {
+
+// The real mail::Spool, in memory and spilled to a file, through save(spool, ...).
+TEST(SpoolSave, MemoryAndSpilledSpoolsStoreTheSameBytes) {
+  testlib::TempDir tmp;
+  std::string body = "Subject: spool\n\n";
+  for (int i = 0; i < 5000; ++i) body += "spool line " + std::to_string(i) + "\n";
+  MaildirWriter writer(FsyncMode::kOptimized);
+  for (uint64_t limit : {uint64_t{1} << 30, uint64_t{1024}}) {
+    mail::Spool spool(limit, tmp.str());
+    ASSERT_TRUE(spool.append(body));
+    ASSERT_TRUE(spool.finish());
+    EXPECT_EQ(spool.in_memory(), limit > body.size());
+    testlib::TempDir t;
+    auto r = writer.save(spool, "X-A: b\n", test::make_user(t.str() + "/Maildir"), MailboxRequest{});
+    ASSERT_TRUE(r) << r.error().log_reason;
+    EXPECT_EQ(testlib::read_file(r->path), "X-A: b\n" + body);
+    const std::string all = "X-A: b\n" + body;
+    EXPECT_TRUE(r->path.ends_with(",S=" + std::to_string(all.size()) + ",W=" + std::to_string(crlf_size(all))));
+  }
+}
+
+}  // namespace
+}  // namespace dovetail::storage
