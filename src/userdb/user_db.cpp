@@ -3,6 +3,8 @@
 #include <optional>
 
 #include "userdb/driver.hpp"
+#include "userdb/no_lookup_driver.hpp"
+#include "userdb/passwd_driver.hpp"
 #include "userdb/passwd_file.hpp"
 #include "userdb/sql_driver.hpp"
 #include "userdb/static_driver.hpp"
@@ -19,8 +21,19 @@ struct Db {
 };
 
 base::Result<std::unique_ptr<Driver>> make_driver(Role role, const DbSpec& spec,
-                                                  PassdbCheck passdb_check) {
+                                                  PassdbCheck passdb_check, bool last_in_chain) {
   if (spec.driver == "passwd-file") return PasswdFileDriver::create(role, spec.args);
+  if (spec.driver == "passwd") return std::unique_ptr<Driver>(new PasswdDriver(role));
+  if (role == Role::kPassdb &&
+      (spec.driver == "pam" || spec.driver == "checkpassword" || spec.driver == "bsdauth"))
+    return std::unique_ptr<Driver>(new NoLookupDriver(
+        base::ErrorKind::kTemporary, "passdb " + spec.driver + " doesn't support lookups"));
+  if (role == Role::kUserdb && spec.driver == "prefetch")
+    return std::unique_ptr<Driver>(
+        last_in_chain ? new NoLookupDriver(base::ErrorKind::kTemporary,
+                                           "userdb lookup not possible with only userdb prefetch")
+                      : new NoLookupDriver(base::ErrorKind::kNotFound,
+                                           "prefetch: no passdb lookup, trying the next userdb"));
   if (spec.driver == "static") return StaticDriver::create(role, spec.args, std::move(passdb_check));
   if (spec.driver == "sql") return SqlDriver::create(role, spec.args);
   return base::fail(base::Error::config(std::string(role == Role::kUserdb ? "userdb" : "passdb") +
@@ -69,7 +82,7 @@ base::Result<std::unique_ptr<UserDb>> UserDb::create(const UserDbConfig& config)
   Chains* chains = db->chains_.get();
   chains->service = config.service;
   for (const auto& spec : config.passdbs) {
-    auto driver = make_driver(Role::kPassdb, spec, {});
+    auto driver = make_driver(Role::kPassdb, spec, {}, false);
     if (!driver) return base::fail(driver.error());
     chains->passdbs.push_back({spec.driver, std::move(*driver), parse_fields(spec.default_fields),
                                parse_fields(spec.override_fields)});
@@ -77,8 +90,9 @@ base::Result<std::unique_ptr<UserDb>> UserDb::create(const UserDbConfig& config)
   PassdbCheck check;
   if (!chains->passdbs.empty())
     check = [chains](const LookupRequest& r) { return run_chain(chains->passdbs, r); };
-  for (const auto& spec : config.userdbs) {
-    auto driver = make_driver(Role::kUserdb, spec, check);
+  for (size_t i = 0; i < config.userdbs.size(); ++i) {
+    const DbSpec& spec = config.userdbs[i];
+    auto driver = make_driver(Role::kUserdb, spec, check, i + 1 == config.userdbs.size());
     if (!driver) return base::fail(driver.error());
     chains->userdbs.push_back({spec.driver, std::move(*driver), parse_fields(spec.default_fields),
                                parse_fields(spec.override_fields)});

@@ -1,7 +1,9 @@
 // user_db.hpp — the passdb/userdb chains of one config: who is a recipient, where their mail goes.
 //
 // Purpose: Dovecot-compatible lookups over `passdb {}` / `userdb {}` blocks in config order.
-// Drivers: `passwd-file`, `static`, `sql` (dovecot-sql.conf.ext with driver = sqlite | pgsql).
+// Drivers: `passwd-file`, `static`, `sql` (dovecot-sql.conf.ext with driver = sqlite | pgsql),
+// `passwd` (system users); accepted without lookups: `pam`/`checkpassword`/`bsdauth` passdbs
+// and the `prefetch` userdb (no_lookup_driver.hpp). Anything else is a config error.
 // Chain rule (Dovecot's defaults): the first db that finds the user wins; "not found" moves to
 // the next db; when no db found the user but one of them failed temporarily, the answer is a
 // temporary failure (the user might have been in the failed one). `skip`/`result_*` are not

@@ -171,3 +171,51 @@ TEST(UsernameFormat, LookupUsesTheFormattedKey) {
 
 }  // namespace
 }  // namespace dovetail::userdb
+
+namespace dovetail::userdb {
+namespace {
+
+TEST(SystemDrivers, PasswdUserdbFindsSystemUsers) {
+  auto db = make({}, {{"passwd", "", "", ""}});
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  auto root = (*db)->lookup_user("root");
+  ASSERT_TRUE(root.has_value()) << root.error().message;
+  EXPECT_EQ(root->uid, 0u);
+  EXPECT_EQ(root->gid, 0u);
+  EXPECT_EQ(root->home, "/root");
+  for (const char* key : {"no-such-user-dovetail", "root@test.example", ""}) {
+    auto u = (*db)->lookup_user(key);
+    ASSERT_FALSE(u.has_value()) << key;
+    EXPECT_TRUE(is_unknown_user(u.error())) << key;
+  }
+}
+
+TEST(SystemDrivers, PamPassdbCannotAnswerLookups) {
+  // Debian's default: passdb pam + userdb passwd. LMTP never needs pam unless it asks the
+  // passdb (lmtp_proxy, static userdb without allow_all_users): then Dovecot fails temporarily.
+  auto db = make({{"pam", "", "", ""}}, {{"static", "uid=1000 gid=1000 home=/h/%u", "", ""}});
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  auto p = (*db)->lookup_pass("root");
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().kind, base::ErrorKind::kTemporary);
+  auto u = (*db)->lookup_user("root");
+  ASSERT_FALSE(u.has_value());
+  EXPECT_EQ(u.error().kind, base::ErrorKind::kTemporary);
+  // pam as userdb is not a thing.
+  EXPECT_FALSE(make({}, {{"pam", "", "", ""}}).has_value());
+}
+
+TEST(SystemDrivers, PrefetchUserdbDefersToTheNextOne) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
+  auto db = make({}, {{"prefetch", "", "", ""}, {"passwd-file", path.string(), "", ""}});
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  EXPECT_EQ((*db)->lookup_user("alice@x")->uid, 1001u);
+  EXPECT_TRUE(is_unknown_user((*db)->lookup_user("bob@x").error()));
+  auto only = make({}, {{"prefetch", "", "", ""}});
+  ASSERT_TRUE(only.has_value());
+  EXPECT_EQ((*only)->lookup_user("alice@x").error().kind, base::ErrorKind::kTemporary);
+}
+
+}  // namespace
+}  // namespace dovetail::userdb
