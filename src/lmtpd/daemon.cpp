@@ -82,7 +82,11 @@ int run_daemon(const DaemonOptions& options) {
   std::string hostname = hostname_of(*lmtp);
   server.set_connection_limit(connection_limit(*lmtp), too_many_connections_line(hostname));
 
-  BackendFactory backends = make_engine_backend_factory();
+  auto backends = std::make_shared<EngineBackends>();
+  if (auto engine = backends->engine_for(lmtp); !engine) {
+    print_err(engine.error().message);
+    return EX_CONFIG;
+  }
   net::BlockingPool* pool = &server.blocking_pool();
   server.set_protocol_factory([source, backends, pool](net::ConnectionContext& ctx) {
     const auto& peer = ctx.peer();
@@ -90,16 +94,23 @@ int run_daemon(const DaemonOptions& options) {
     deps.settings = source->for_connection(peer.local_ip, peer.remote_ip);
     deps.hostname = hostname_of(*deps.settings);
     deps.pool = pool;
-    deps.backend = backends(deps.settings);
+    deps.backend = backends->make(deps.settings);
     return make_lmtp_connection(ctx, std::move(deps));
   });
 
-  server.handle_signals([source, &server] {
-    if (auto st = source->reload(); !st) {
+  server.handle_signals([source, backends, &server] {
+    // A new config counts only when its userdb can be built too.
+    auto validate = [&](const SettingsSource& candidate) -> base::Status {
+      auto engine = EngineBackends().engine_for(candidate.lmtp());
+      if (!engine) return base::fail(engine.error());
+      return {};
+    };
+    if (auto st = source->reload(validate); !st) {
       base::log::error(kPrefix, "config reload failed, keeping the previous configuration: " +
                                     st.error().message);
       return;
     }
+    backends->forget_all();
     auto now = source->lmtp();
     base::log::configure(log_config_for(*now, *source->global()));
     server.set_connection_limit(connection_limit(*now), too_many_connections_line(hostname_of(*now)));

@@ -1,22 +1,64 @@
-// Interim: accepts every recipient and answers 451 4.3.0 after DATA until the delivery
-// engine (src/deliver) lands; replaced by the engine adapter.
 #include "lmtpd/engine_backend.hpp"
+
+#include "base/log.hpp"
+#include "deliver/engine_factory.hpp"
+#include "deliver/transaction.hpp"
 
 namespace dovetail::lmtpd {
 namespace {
-class InterimBackend final : public DeliveryBackend {
+
+class EngineBackend final : public DeliveryBackend {
+ public:
+  explicit EngineBackend(std::shared_ptr<const deliver::Engine> engine) : txn_(std::move(engine)) {}
+  std::optional<deliver::Outcome> check_recipient(const mail::Envelope& env, const mail::Recipient& rcpt) override {
+    return txn_.add_recipient(env, rcpt);
+  }
+  std::vector<deliver::Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool) override {
+    return txn_.deliver(env, spool);
+  }
+  void reset() override { txn_.reset(); }
+
+ private:
+  deliver::Transaction txn_;
+};
+
+// No engine for this snapshot (its userdb could not be built): temporary failure, never 5xx.
+class NoEngineBackend final : public DeliveryBackend {
  public:
   std::optional<deliver::Outcome> check_recipient(const mail::Envelope&, const mail::Recipient&) override {
-    return std::nullopt;
+    return deliver::lookup_failed();
   }
   std::vector<deliver::Outcome> deliver(const mail::Envelope& env, const mail::Spool&) override {
-    return std::vector<deliver::Outcome>(env.recipients.size(), deliver::TempFail{});
+    return std::vector<deliver::Outcome>(env.recipients.size(), deliver::lookup_failed());
   }
 };
+
 }  // namespace
 
-BackendFactory make_engine_backend_factory() {
-  return [](const config::SettingsPtr&) { return std::make_unique<InterimBackend>(); };
+base::Result<std::shared_ptr<const deliver::Engine>> EngineBackends::engine_for(
+    const config::SettingsPtr& settings) {
+  std::lock_guard lock(mutex_);
+  auto it = engines_.find(settings.get());
+  if (it != engines_.end()) return it->second.second;
+  auto engine = deliver::make_engine(settings, "lmtp", limiter_);
+  if (!engine) return base::fail(engine.error());
+  if (!limiter_) limiter_ = (*engine)->limiter();
+  engines_[settings.get()] = {settings, *engine};
+  return *engine;
+}
+
+std::unique_ptr<DeliveryBackend> EngineBackends::make(const config::SettingsPtr& settings) {
+  auto engine = engine_for(settings);
+  if (!engine) {
+    base::log::error("lmtp: ", "delivery engine unavailable: " + engine.error().message);
+    return std::make_unique<NoEngineBackend>();
+  }
+  return std::make_unique<EngineBackend>(std::move(*engine));
+}
+
+void EngineBackends::forget_all() {
+  std::lock_guard lock(mutex_);
+  engines_.clear();
 }
 
 }  // namespace dovetail::lmtpd

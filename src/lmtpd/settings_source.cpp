@@ -35,9 +35,14 @@ config::SettingsPtr SettingsSource::for_connection(const std::string& local_ip,
   return current()->resolve({"lmtp", local_ip, remote_ip});
 }
 
-base::Status SettingsSource::reload() {
+base::Status SettingsSource::reload(
+    const std::function<base::Status(const SettingsSource& candidate)>& validate) {
   auto c = load_any(path_);
   if (!c) return base::fail(c.error());
+  if (validate) {
+    SettingsSource candidate(path_, *c);
+    if (auto st = validate(candidate); !st) return st;
+  }
   std::lock_guard lock(mutex_);
   config_ = std::move(*c);
   return {};

@@ -9,6 +9,7 @@
 // for_connection() and reload() are thread-safe (reload may run while connections start).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,9 @@ class SettingsSource {
   config::SettingsPtr global() const;
   config::SettingsPtr for_connection(const std::string& local_ip, const std::string& remote_ip);
 
-  [[nodiscard]] base::Status reload();
+  // Loads the file again; `validate` sees the candidate before it replaces the current one.
+  [[nodiscard]] base::Status reload(
+      const std::function<base::Status(const SettingsSource& candidate)>& validate = {});
   const std::string& path() const { return path_; }
 
   SettingsSource(std::string path, config::ConfigPtr config);
