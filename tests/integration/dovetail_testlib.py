@@ -679,6 +679,12 @@ def sid_of(reply_id: str) -> str:
     return reply_id.split(":", 1)[0]
 
 
+def transaction_id(reply_id: str) -> str:
+    """The Received: header's id: the reply's id without the `:R<n>` recipient suffix
+    (Dovecot: reply `<SID>:T2:R2`, header `id <SID>:T2`)."""
+    return re.sub(r":R[0-9]+$", "", reply_id)
+
+
 # ----------------------------------------------------------------------------- maildir
 
 @dataclass

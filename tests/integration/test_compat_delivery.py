@@ -150,6 +150,24 @@ class LocalDelivery(DeliveryBase):
             "T3")
         self.assertEqual(ids[0], ids[1])
 
+    def test_received_id_is_the_transaction_id(self):
+        """Reply ids carry `:R<n>` (RCPT count incl. rejected) and `:T<n>`; the Received
+        header's id is the transaction's: the reply id without `:R<n>`."""
+        c = self.connect()
+        c.lhlo()
+        for t, suffix in ((1, ""), (2, ":T2")):
+            tok = token()
+            msg = make_message(tok)
+            (rid,) = run_script(self, c, [
+                (MAIL, OK_MAIL),
+                ("RCPT TO:<nobody@test.example>",
+                 ["550 5.1.1 <nobody@test.example> User doesn't exist: nobody@test.example"]),
+                (f"RCPT TO:<{ALICE}>", OK_RCPT), ("DATA", ["354 OK"]),
+                (msg + b".\r\n", [f"250 2.0.0 <{ALICE}> <SID>{suffix}:R2 Saved"])], f"T{t}")
+            self.assert_file(self.only_file(ALICE, tok),
+                             trace_headers(SENDER, rid + suffix, ALICE, "127.0.0.1", ALICE)
+                             + lf(msg).decode())
+
     def test_bdat_stored(self):
         tok = token()
         chunk1 = f"Subject: {tok}\r\n\r\nfirst ".encode()

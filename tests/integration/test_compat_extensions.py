@@ -10,7 +10,8 @@ import uuid
 
 from dovetail_testlib import (LHLO, SIZE_DEFAULT, ServerTestCase, count_files, dovetail_only,
                               is_dovetail, lf, list_mail, make_message, normalise_date,
-                              run_script, trace_headers, received_header)
+                              run_script, trace_headers, received_header,
+                              transaction_id)
 
 S = "MAIL FROM:<sender@remote.example>"
 OK_MAIL = ["250 2.1.0 OK"]
@@ -137,11 +138,12 @@ class Extensions(ServerTestCase):
         ], "SMTPUTF8")
         msg = make_message("utf8 " + uuid.uuid4().hex)
         (rid,) = run_script(self, c, [(msg + b".\r\n",
-                                       ["250 2.0.0 <jörg@test.example> <SID> Saved"])])
+                                       ["250 2.0.0 <jörg@test.example> <ID> Saved"])])
         md = self.server.maildir("jörg@test.example")
         (m,) = list_mail(md)
         text = normalise_date(m.data.decode())
         self.assertIn("Delivered-To: jörg@test.example\n", text)
+        rid = transaction_id(rid)
         plain = received_header("sender@remote.example", rid, "jörg@test.example", "127.0.0.1")
         utf8 = received_header("sender@remote.example", rid, "jörg@test.example", "127.0.0.1",
                                utf8=True)
