@@ -217,6 +217,36 @@ def re_escape(s):
     return re.escape(s)
 
 
+class Logging(dh.DaemonTestCase):
+    """`service lmtp { executable = lmtp -L }` + `protocol lmtp { info_log_path }` (the seed's
+    recipe): deliveries are logged to the protocol's info log; without -L to the global one."""
+
+    def run_case(self, dash_l: bool):
+        def configure(server):
+            lmtp_log = server.work.log_dir / "lmtp-info.log"
+            server.setup.extra_settings += ["protocol lmtp {", f"  info_log_path = {lmtp_log}", "}",
+                                            'log_timestamp = "%Y-%m-%d %H:%M:%S "']
+            if dash_l:
+                server.setup.extra_lmtp_service.append("executable = lmtp -L")
+        server = self.start_server(tl.Setup(), before_start=configure)
+        replies = self.deliver_one(server.endpoints.tcp)
+        self.assertRegex(replies[0], r"^250 2\.0\.0 ")
+        sid = replies[0].split()[3]
+        want = f"<{sid}>: Info: msgid=<daemon-test@remote.example>: saved mail to INBOX"
+        chosen = server.work.log_dir / ("lmtp-info.log" if dash_l else "info.log")
+        other = server.work.log_dir / ("info.log" if dash_l else "lmtp-info.log")
+        self.assertTrue(dh.wait_for(lambda: chosen.exists() and want in chosen.read_text()), server.logs())
+        self.assertNotIn(want, other.read_text() if other.exists() else "")
+        line = next(l for l in chosen.read_text().splitlines() if want in l)
+        self.assertRegex(line, r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} lmtp\(alice@test\.example\)<[0-9]+><")
+
+    def test_dash_l_uses_protocol_info_log(self):
+        self.run_case(True)
+
+    def test_without_dash_l_global_info_log(self):
+        self.run_case(False)
+
+
 class Rawlog(dh.DaemonTestCase):
     def test_rawlog_files_hold_both_directions(self):
         def make_dir(server):
