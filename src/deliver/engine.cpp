@@ -229,10 +229,16 @@ std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spoo
 
   const storage::Body body = storage::body_of(spool);
   std::vector<storage::SaveResult> results;
-  if (targets.size() == 1)
+  if (deps_.store) {
+    std::vector<std::string> keys;
+    keys.reserve(unique.size());
+    for (size_t i : unique) keys.push_back(recipients[i].key.key);
+    results = deps_.store(body, headers, targets, keys);
+  } else if (targets.size() == 1) {
     results.push_back(writer_.save(body, headers, *targets[0].user, targets[0].mailbox));
-  else
+  } else {
     results = writer_.save_batch(body, headers, targets);
+  }
 
   const uint64_t size = headers.size() + spool.size();
   const uint64_t vsize = size + count_lf(headers) + spool.line_feeds();

@@ -76,6 +76,13 @@ struct EngineDeps {
   std::function<std::time_t()> clock;                          // default std::time()
   std::function<void(base::log::Level, std::string_view prefix, std::string_view message)> log;
   std::string service = "lmtp";                                // %s in mail_log_prefix
+  // Where saves go: empty = this process's storage::MaildirWriter. In multi-uid mode the
+  // privileged writer's client (privsep/remote_store.hpp) goes here; `lookup_keys[i]` is the
+  // userdb key of targets[i], by which the writer re-resolves the user itself.
+  std::function<std::vector<storage::SaveResult>(const storage::Body& body, std::string_view headers,
+                                                 std::span<const storage::SaveTarget> targets,
+                                                 std::span<const std::string> lookup_keys)>
+      store;
 };
 
 class Engine {

@@ -1,0 +1,95 @@
+#include "privsep/maildir_backend.hpp"
+
+#include <map>
+#include <utility>
+#include <variant>
+
+#include "privsep/credentials.hpp"
+
+namespace dovetail::privsep {
+namespace {
+
+storage::FsyncMode stricter(storage::FsyncMode configured, FsyncMode asked) {
+  // The network process may ask for more durability, never for less than configured.
+  if (asked == FsyncMode::kAlways) return storage::FsyncMode::kAlways;
+  if (configured == storage::FsyncMode::kNever && asked == FsyncMode::kOptimized) return storage::FsyncMode::kOptimized;
+  return configured;
+}
+
+TargetResult failed(TargetStatus status, std::string reason) {
+  TargetResult r;
+  r.status = status;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+MaildirBackend::MaildirBackend(std::unique_ptr<deliver::Engine> resolver, storage::FsyncMode fsync)
+    : resolver_(std::move(resolver)), fsync_(fsync) {}
+
+DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd) {
+  DeliverReply reply;
+  reply.results.resize(request.targets.size(), failed(TargetStatus::kTempFail, "not processed"));
+
+  storage::Body body;
+  body.fd = body_fd;
+  if (body_fd < 0) body.memory = request.body;
+  body.size = request.body_size;
+  body.line_feeds = request.body_lfs;
+
+  mail::Envelope env;  // resolve() by user name needs no envelope data
+  std::vector<deliver::ResolvedRecipient> resolved(request.targets.size());
+  std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < request.targets.size(); ++i) {
+    const auto& t = request.targets[i];
+    mail::Recipient rcpt;
+    rcpt.id = "writer";
+    auto r = resolver_->resolve(env, rcpt, {.user = t.user});
+    if (auto* ok = std::get_if<deliver::ResolvedRecipient>(&r)) {
+      resolved[i] = std::move(*ok);
+      groups[{resolved[i].target.uid, resolved[i].target.gid}].push_back(i);
+    } else if (auto* perm = std::get_if<deliver::PermFail>(&r)) {
+      reply.results[i] = failed(TargetStatus::kPermFail, perm->reason);
+    } else {
+      reply.results[i] = failed(TargetStatus::kTempFail, std::get<deliver::TempFail>(r).reason);
+    }
+  }
+
+  storage::MaildirWriter writer(stricter(fsync_, request.fsync));
+  for (const auto& [ids, members] : groups) {
+    ScopedFsIdentity identity(ids.first, ids.second);
+    if (!identity.ok()) {
+      for (size_t i : members) reply.results[i] = failed(TargetStatus::kTempFail, "cannot switch to uid " + std::to_string(ids.first));
+      continue;
+    }
+    std::vector<storage::SaveTarget> targets;
+    for (size_t i : members) {
+      const auto& t = request.targets[i];
+      storage::MissingMailbox policy = !t.autocreate       ? storage::MissingMailbox::kUseInbox
+                                       : t.autosubscribe ? storage::MissingMailbox::kCreateAndSubscribe
+                                                         : storage::MissingMailbox::kCreate;
+      targets.push_back({&resolved[i].target, {t.mailbox, policy}});
+    }
+    auto results = writer.save_batch(body, request.headers, targets);
+    for (size_t k = 0; k < members.size(); ++k) {
+      TargetResult& out = reply.results[members[k]];
+      if (k >= results.size()) continue;
+      if (results[k]) {
+        out.status = TargetStatus::kSaved;
+        out.mailbox = results[k]->mailbox;
+        out.filename = results[k]->path;
+        out.reason.clear();
+      } else {
+        const auto& e = results[k].error();
+        out.status = e.kind == storage::SaveError::Kind::kQuotaExceeded ? TargetStatus::kQuota
+                     : e.kind == storage::SaveError::Kind::kPerm        ? TargetStatus::kPermFail
+                                                                        : TargetStatus::kTempFail;
+        out.reason = e.log_reason;
+      }
+    }
+  }
+  return reply;
+}
+
+}  // namespace dovetail::privsep
