@@ -1,7 +1,6 @@
 #include "userdb/user_db.hpp"
 
-#include <optional>
-
+#include "userdb/db_chain.hpp"
 #include "userdb/driver.hpp"
 #include "userdb/no_lookup_driver.hpp"
 #include "userdb/passwd_driver.hpp"
@@ -12,13 +11,6 @@
 
 namespace dovetail::userdb {
 namespace {
-
-struct Db {
-  std::string driver_name;
-  std::unique_ptr<Driver> driver;
-  Fields default_fields;
-  Fields override_fields;
-};
 
 base::Result<std::unique_ptr<Driver>> make_driver(Role role, const DbSpec& spec,
                                                   PassdbCheck passdb_check, bool last_in_chain) {
@@ -40,37 +32,22 @@ base::Result<std::unique_ptr<Driver>> make_driver(Role role, const DbSpec& spec,
                                         ": unsupported driver '" + spec.driver + "'"));
 }
 
-// Dovecot's default chain: success returns, "unknown" continues, an internal failure
-// continues but taints a final "unknown" into a failure.
-base::Result<Fields> run_chain(const std::vector<Db>& chain, const LookupRequest& request) {
-  std::optional<base::Error> failure;
-  for (const auto& db : chain) {
-    auto found = db.driver->lookup(request);
-    if (!found) {
-      if (found.error().kind != base::ErrorKind::kNotFound) {
-        if (!failure) failure = found.error();
-        if (failure->kind != base::ErrorKind::kTemporary) failure->kind = base::ErrorKind::kTemporary;
-      }
-      continue;
-    }
-    const std::string* home_field = find_field(*found, "home");
-    std::string home = home_field ? *home_field : std::string();
-    auto vars = lookup_vars(request.user, request.service, home);
-    Fields out = expand_fields(db.default_fields, vars);
-    for (auto& [key, value] : *found) set_field(out, key, std::move(value));
-    if (const auto* h = find_field(out, "home")) vars = lookup_vars(request.user, request.service, *h);
-    for (auto& [key, value] : expand_fields(db.override_fields, vars)) set_field(out, key, std::move(value));
-    return out;
-  }
-  if (failure) return base::fail(*failure);
-  return base::fail(base::Error::not_found("unknown user " + request.user));
+base::Result<ChainDb> make_db(Role role, const DbSpec& spec, PassdbCheck passdb_check,
+                              bool last_in_chain) {
+  auto rules = parse_rules(role, spec.skip, spec.result_success, spec.result_failure,
+                           spec.result_internalfail);
+  if (!rules) return base::fail(rules.error());
+  auto driver = make_driver(role, spec, std::move(passdb_check), last_in_chain);
+  if (!driver) return base::fail(driver.error());
+  return ChainDb{std::move(*driver), parse_fields(spec.default_fields),
+                 parse_fields(spec.override_fields), *rules};
 }
 
 }  // namespace
 
 struct UserDb::Chains {
-  std::vector<Db> passdbs;
-  std::vector<Db> userdbs;
+  std::vector<ChainDb> passdbs;
+  std::vector<ChainDb> userdbs;
   std::string service;
 };
 
@@ -82,20 +59,18 @@ base::Result<std::unique_ptr<UserDb>> UserDb::create(const UserDbConfig& config)
   Chains* chains = db->chains_.get();
   chains->service = config.service;
   for (const auto& spec : config.passdbs) {
-    auto driver = make_driver(Role::kPassdb, spec, {}, false);
-    if (!driver) return base::fail(driver.error());
-    chains->passdbs.push_back({spec.driver, std::move(*driver), parse_fields(spec.default_fields),
-                               parse_fields(spec.override_fields)});
+    auto made = make_db(Role::kPassdb, spec, {}, false);
+    if (!made) return base::fail(made.error());
+    chains->passdbs.push_back(std::move(*made));
   }
   PassdbCheck check;
   if (!chains->passdbs.empty())
     check = [chains](const LookupRequest& r) { return run_chain(chains->passdbs, r); };
   for (size_t i = 0; i < config.userdbs.size(); ++i) {
     const DbSpec& spec = config.userdbs[i];
-    auto driver = make_driver(Role::kUserdb, spec, check, i + 1 == config.userdbs.size());
-    if (!driver) return base::fail(driver.error());
-    chains->userdbs.push_back({spec.driver, std::move(*driver), parse_fields(spec.default_fields),
-                               parse_fields(spec.override_fields)});
+    auto made = make_db(Role::kUserdb, spec, check, i + 1 == config.userdbs.size());
+    if (!made) return base::fail(made.error());
+    chains->userdbs.push_back(std::move(*made));
   }
   return db;
 }

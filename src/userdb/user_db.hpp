@@ -4,10 +4,11 @@
 // Drivers: `passwd-file`, `static`, `sql` (dovecot-sql.conf.ext with driver = sqlite | pgsql),
 // `passwd` (system users); accepted without lookups: `pam`/`checkpassword`/`bsdauth` passdbs
 // and the `prefetch` userdb (no_lookup_driver.hpp). Anything else is a config error.
-// Chain rule (Dovecot's defaults): the first db that finds the user wins; "not found" moves to
-// the next db; when no db found the user but one of them failed temporarily, the answer is a
-// temporary failure (the user might have been in the failed one). `skip`/`result_*` are not
-// implemented: a DbSpec carries only what Dovetail honours.
+// Chain rules (db_chain.hpp): with Dovecot's defaults the first db that finds the user wins;
+// "not found" moves to the next db; when no db found the user but one of them failed
+// temporarily, the answer is a temporary failure (the user might have been in the failed one).
+// `skip` and `result_success|failure|internalfail` work as in Dovecot. Not honoured:
+// `deny = yes` and `master = yes` passdbs (the caller must leave master passdbs out).
 // Per lookup, `default_fields` are applied under the driver's fields and `override_fields` over
 // them (both `key=value ...` with %vars).
 //
@@ -40,6 +41,12 @@ struct DbSpec {
   std::string args;             // driver arguments, may hold %vars
   std::string default_fields;   // "key=value key2=value2" with %vars
   std::string override_fields;
+  // Dovecot's chain controls; "" = default (skip never, success return-ok, failure and
+  // internalfail continue).
+  std::string skip;
+  std::string result_success;
+  std::string result_failure;
+  std::string result_internalfail;
 };
 
 struct UserDbConfig {

@@ -219,3 +219,81 @@ TEST(SystemDrivers, PrefetchUserdbDefersToTheNextOne) {
 
 }  // namespace
 }  // namespace dovetail::userdb
+
+namespace dovetail::userdb {
+namespace {
+
+DbSpec spec(const std::string& driver, const std::string& args, const std::string& skip = "",
+            const std::string& success = "", const std::string& failure = "",
+            const std::string& internalfail = "") {
+  DbSpec s{driver, args, "", ""};
+  s.skip = skip;
+  s.result_success = success;
+  s.result_failure = failure;
+  s.result_internalfail = internalfail;
+  return s;
+}
+
+TEST(ChainRules, ContinueOkMergesFieldsOfBothDbs) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
+  auto db = make({}, {spec("passwd-file", path.string(), "", "continue-ok"),
+                      spec("static", "mail=maildir:~/Merged gid=2000 allow_all_users=yes")});
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  auto a = (*db)->lookup_user("alice@x");
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  EXPECT_EQ(a->uid, 1001u);
+  EXPECT_EQ(a->gid, 2000u);  // a later db overrides
+  EXPECT_EQ(a->home, "/home/alice");
+  EXPECT_EQ(a->mail, "maildir:~/Merged");
+}
+
+TEST(ChainRules, SkipFoundAndNotFound) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
+  // skip=found: alice found by the first db (continue-ok), so the static db is skipped.
+  auto found = make({}, {spec("passwd-file", path.string(), "", "continue-ok"),
+                         spec("static", "mail=maildir:~/S allow_all_users=yes", "found")});
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ((*found)->lookup_user("alice@x")->mail, "");
+  EXPECT_EQ((*found)->lookup_user("bob@x")->mail, "maildir:~/S");
+  // skip=notfound: bob was not found, so the static db is skipped too: unknown.
+  auto notfound = make({}, {spec("passwd-file", path.string()),
+                            spec("static", "mail=maildir:~/S allow_all_users=yes", "notfound")});
+  ASSERT_TRUE(notfound.has_value());
+  EXPECT_TRUE(is_unknown_user((*notfound)->lookup_user("bob@x").error()));
+}
+
+TEST(ChainRules, ReturnFailStopsTheChain) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
+  auto db = make({}, {spec("passwd-file", path.string(), "", "", "return-fail"),
+                      spec("static", "uid=1 allow_all_users=yes")});
+  ASSERT_TRUE(db.has_value());
+  EXPECT_TRUE(is_unknown_user((*db)->lookup_user("bob@x").error()));
+  // An internal failure stopped by return-fail stays temporary.
+  auto down = make({}, {spec("passwd-file", (dir.path() / "gone").string(), "", "", "", "return-fail"),
+                        spec("static", "uid=1 allow_all_users=yes")});
+  ASSERT_TRUE(down.has_value());
+  EXPECT_EQ((*down)->lookup_user("bob@x").error().kind, base::ErrorKind::kTemporary);
+  // With the default (continue) the static db answers despite the broken first db.
+  auto cont = make({}, {spec("passwd-file", (dir.path() / "gone").string()),
+                        spec("static", "uid=1 allow_all_users=yes")});
+  EXPECT_TRUE((*cont)->lookup_user("bob@x").has_value());
+}
+
+TEST(ChainRules, PassdbSkipNamesAndInvalidValues) {
+  EXPECT_TRUE(make({spec("static", "nopassword", "authenticated")}, {}).has_value());
+  EXPECT_TRUE(make({spec("static", "nopassword", "unauthenticated")}, {}).has_value());
+  for (const DbSpec& bad : {spec("static", "x", "found"), spec("static", "x", "", "maybe"),
+                            spec("static", "x", "", "", "return-ko"),
+                            spec("static", "x", "", "", "", "retry")}) {
+    auto db = make({bad}, {});
+    ASSERT_FALSE(db.has_value());
+    EXPECT_EQ(db.error().kind, base::ErrorKind::kConfig);
+  }
+  EXPECT_FALSE(make({}, {spec("static", "allow_all_users=yes", "authenticated")}).has_value());
+}
+
+}  // namespace
+}  // namespace dovetail::userdb
