@@ -1,0 +1,218 @@
+"""Differential test: the same sessions replayed against Dovecot 2.3 (the oracle) and Dovetail,
+reply by reply and stored file by stored file.
+
+The corpus covers the corners COMPAT.md does not spell out (case, spacing, odd addresses,
+parameter spellings, odd BDAT arguments, odd message shapes). Where COMPAT.md says Dovetail
+deliberately differs (SIZE/DSN/SMTPUTF8 parameters, UTF-8 addresses, LF.LF) the corpus
+simply does not go. Every other difference is reported: expected (Dovecot) vs actual.
+Needs Dovecot installed; runs only against Dovetail.
+"""
+
+import re
+import shutil
+import unittest
+
+from dovetail_testlib import (DATE_RE, ID_RE, TIMESTAMP_RE, DovecotServer, DovetailServer,
+                              LmtpConn, is_dovetail, list_mail)
+
+M = "MAIL FROM:<sender@remote.example>"
+R = "RCPT TO:<alice@test.example>"
+
+# (name, lines sent after `LHLO client.test.example`)
+SESSIONS = [
+    ("mail-lowercase", ["mail from:<sender@remote.example>"]),
+    ("mail-mixedcase", ["Mail From:<sender@remote.example>"]),
+    ("mail-space-after-colon", ["MAIL FROM: <sender@remote.example>"]),
+    ("mail-trailing-space", ["MAIL FROM:<sender@remote.example> "]),
+    ("mail-double-space", ["MAIL  FROM:<sender@remote.example>"]),
+    ("mail-quoted-local", ['MAIL FROM:<"send er"@remote.example>']),
+    ("mail-source-route", ["MAIL FROM:<@a.example,@b.example:sender@remote.example>"]),
+    ("mail-no-domain", ["MAIL FROM:<sender>"]),
+    ("mail-empty-domain", ["MAIL FROM:<sender@>"]),
+    ("mail-ip-literal", ["MAIL FROM:<sender@[192.0.2.1]>"]),
+    ("mail-double-bracket", ["MAIL FROM:<<sender@remote.example>>"]),
+    ("mail-body-lowercase", [M + " BODY=7bit", "RSET", M + " body=8bitmime"]),
+    ("mail-body-bogus", [M + " BODY=FOO"]),
+    ("mail-body-empty", [M + " BODY="]),
+    ("mail-body-novalue", [M + " BODY"]),
+    ("mail-body-twice", [M + " BODY=7BIT BODY=8BITMIME"]),
+    ("mail-auth-param", [M + " AUTH=<>"]),
+    ("mail-unbalanced", ["MAIL FROM:<sender@remote.example"]),
+    ("mail-colon-only", ["MAIL FROM:"]),
+    ("mail-to-instead", ["MAIL TO:<sender@remote.example>"]),
+    ("rcpt-lowercase", [M, "rcpt to:<alice@test.example>"]),
+    ("rcpt-space-after-colon", [M, "RCPT TO: <alice@test.example>"]),
+    ("rcpt-trailing-space", [M, "RCPT TO:<alice@test.example> "]),
+    ("rcpt-mixed-case-user", [M, "RCPT TO:<Alice@Test.Example>"]),
+    ("rcpt-quoted-space", [M, 'RCPT TO:<"al ice"@test.example>']),
+    ("rcpt-source-route", [M, "RCPT TO:<@a.example:alice@test.example>"]),
+    ("rcpt-postmaster", [M, "RCPT TO:<postmaster>", "RCPT TO:<Postmaster>"]),
+    ("rcpt-dots", [M, "RCPT TO:<alice.@test.example>", "RCPT TO:<.alice@test.example>",
+                   "RCPT TO:<al..ice@test.example>"]),
+    ("rcpt-domain-dots", [M, "RCPT TO:<alice@test.example.>", "RCPT TO:<alice@test..example>"]),
+    ("rcpt-orcpt-variants", [M, R + " ORCPT=RFC822;x@y.example", R + " ORCPT=utf-8;x@y.example",
+                             R + " ORCPT=rfc822;", R + " ORCPT=bogus", R + " ORCPT=rfc822;a+2",
+                             R + " ORCPT=rfc822;a+2B@y.example"]),
+    ("rcpt-unknown-param", [M, R + " FOO=BAR", R + " FOO"]),
+    ("rcpt-long-local", [M, "RCPT TO:<" + "a" * 300 + "@test.example>"]),
+    ("rcpt-detail-twice", [M, "RCPT TO:<alice+x+y@test.example>", "RCPT TO:<bob+@test.example>"]),
+    ("rcpt-missing-to", [M, "RCPT <alice@test.example>", "RCPT", "RCPT TO:"]),
+    ("vrfy-variants", ["VRFY", "VRFY <alice@test.example>", "vrfy alice", "EXPN list"]),
+    ("misc-commands", ["TURN", "ETRN x", "AUTH PLAIN", "SEND FROM:<a@b>", "SAML", "SOML",
+                       "BURL x"]),
+    ("empty-and-space-lines", ["", " ", "\t", "NOOP"]),
+    ("lowercase-verbs", ["noop", "rset", "vrfy x", "Noop"]),
+    ("data-with-arg", [M, R, "DATA x"]),
+    ("bdat-args", [M, R, "BDAT", "BDAT x", "BDAT -1", "BDAT 1x"]),
+    ("bdat-extra-arg", [M, R, "BDAT 5 LAST extra", "RSET", "NOOP"]),
+    ("bdat-huge", [M, R, "BDAT 99999999999999999999 LAST"]),
+    ("bdat-lowercase-last", [M, R, "BDAT 0 last"]),
+    ("lhlo-variants", ["LHLO a b", "LHLO [127.0.0.1]", "LHLO [IPv6:::1]", "LHLO bad_name!",
+                       "lhlo x.example"]),
+    ("quit-lowercase", ["quit"]),
+    ("rset-in-transaction", [M, R, "RSET", R, M, R]),
+    ("double-rcpt-unknown", [M, "RCPT TO:<nobody@test.example>",
+                             "RCPT TO:<nobody@test.example>", "DATA"]),
+    ("noop-variants", ["NOOP  ", "NOOP \"quoted string\"", "NOOP a\tb"]),
+]
+
+# (name, MAIL line, RCPT lines, raw DATA body without the final dot line)
+MESSAGES = [
+    ("headers-only-no-blank", M, [R], b"Subject: only headers\r\n"),
+    ("body-only", M, [R], b"\r\njust a body\r\n"),
+    ("no-headers-no-blank", M, [R], b"not a header line\r\nsecond\r\n"),
+    ("starts-with-dot", M, [R], b"..leading\r\n"),
+    ("existing-trace-headers", M, [R],
+     b"Return-Path: <forged@evil.example>\r\nDelivered-To: someone@else.example\r\n"
+     b"Received: from elsewhere by elsewhere; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+     b"Subject: trace\r\n\r\nbody\r\n"),
+    ("lone-cr", M, [R], b"Subject: cr\r\n\r\na\rb\r\n"),
+    ("long-header", M, [R], b"Subject: " + b"h" * 5000 + b"\r\n\r\nbody\r\n"),
+    ("folded-header", M, [R], b"Subject: a\r\n\tfolded\r\n continued\r\n\r\nbody\r\n"),
+    ("no-final-newline-before-dot", M, [R], b"Subject: x\r\n\r\nbody"),
+    ("null-sender-multi", "MAIL FROM:<>", [R, "RCPT TO:<bob@test.example>"],
+     b"Subject: multi\r\n\r\nbody\r\n"),
+    ("quoted-rcpt", M, ['RCPT TO:<"alice"@test.example>'], b"Subject: q\r\n\r\nbody\r\n"),
+    ("uppercase-rcpt", M, ["RCPT TO:<ALICE@TEST.EXAMPLE>"], b"Subject: u\r\n\r\nbody\r\n"),
+    ("detail-rcpt-single", M, ["RCPT TO:<alice+Work@test.example>"],
+     b"Subject: d\r\n\r\nbody\r\n"),
+    ("sender-quoted", 'MAIL FROM:<"a b"@remote.example>', [R], b"Subject: s\r\n\r\nbody\r\n"),
+]
+
+
+EXTRAS = re.compile(r"^250[- ](DSN|SIZE( [0-9]+)?|SMTPUTF8|BINARYMIME)$")
+
+
+def norm_reply(lines: list[str]) -> str:
+    """One reply as text; an LHLO reply without the keywords Dovetail adds on purpose."""
+    if lines and lines[0].startswith("250-") and len(lines) > 1:
+        kept = [l for l in lines if not EXTRAS.match(l)]
+        kept = [l[:3] + "-" + l[4:] for l in kept[:-1]] + [kept[-1][:3] + " " + kept[-1][4:]]
+        lines = kept
+    return " | ".join(norm(l) for l in lines)
+
+
+def norm(line: str) -> str:
+    line = re.sub(ID_RE, "<ID>", line) if re.search(r"[A-Za-z0-9+/]{22}", line) else line
+    return re.sub(TIMESTAMP_RE, "[<TIMESTAMP>]", line)
+
+
+def norm_file(data: bytes) -> str:
+    text = data.decode("utf-8", "replace")
+    text = re.sub(r"\n\tid " + ID_RE + "\n", "\n\tid <ID>\n", text)
+    return re.sub(r"; " + DATE_RE + r"\n", "; <DATE>\n", text)
+
+
+def replay(ep, lines):
+    c = LmtpConn(ep, timeout=10)
+    out = []
+    try:
+        c.lhlo()
+        for line in lines:
+            c.send_line(line)
+            try:
+                out.append(norm_reply(c.read_reply()))
+            except (ConnectionError, OSError) as e:
+                out.append(f"<{type(e).__name__}: connection closed>")
+                break
+    finally:
+        c.close()
+    return out
+
+
+@unittest.skipUnless(is_dovetail() and shutil.which("dovecot"),
+                     "differential test runs against Dovetail with Dovecot installed")
+class Differential(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ref = DovecotServer()
+        cls.dut = DovetailServer()
+        try:
+            cls.ref.start()
+            cls.dut.start()
+        except BaseException:
+            cls.ref.cleanup()
+            cls.dut.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ref.cleanup()
+        cls.dut.cleanup()
+
+    def test_sessions_reply_like_dovecot(self):
+        diffs = []
+        for name, lines in SESSIONS:
+            want = replay(self.ref.endpoints.tcp, lines)
+            got = replay(self.dut.endpoints.tcp, lines)
+            for i, line in enumerate(lines):
+                w = want[i] if i < len(want) else "<nothing>"
+                g = got[i] if i < len(got) else "<nothing>"
+                if w != g:
+                    diffs.append(f"[{name}] C: {line[:80]!r}\n  expected: {w}\n  actual:   {g}")
+        self.maxDiff = None
+        self.assertEqual([], diffs, "\n" + "\n".join(diffs))
+
+    def test_stored_files_like_dovecot(self):
+        diffs = []
+        for name, mail, rcpts, body in MESSAGES:
+            results = []
+            for server in (self.ref, self.dut):
+                for d in server.mail_root.iterdir():
+                    for u in d.iterdir():
+                        if u.is_dir():
+                            shutil.rmtree(u)
+                c = LmtpConn(server.endpoints.tcp, timeout=10)
+                try:
+                    c.lhlo()
+                    replies = [norm(c.cmd(mail)[0])] + [norm(c.cmd(r)[0]) for r in rcpts]
+                    replies.append(norm(c.cmd("DATA")[0]))
+                    c.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+                    replies += [norm(c.read_line()) for _ in rcpts]
+                finally:
+                    c.close()
+                files = {}
+                for user in ("alice@test.example", "bob@test.example"):
+                    for folder in ("", ".Work"):
+                        for m in list_mail(server.maildir(user, folder)):
+                            files[f"{user}/{folder or 'INBOX'}"] = (
+                                norm_file(m.data),
+                                int(m.name.get("size", -1)) - len(m.data) if m.name else None,
+                                int(m.name.get("vsize", -1)) - len(m.data) - m.data.count(b"\n")
+                                if m.name else None)
+                results.append((replies, files))
+            (want_r, want_f), (got_r, got_f) = results
+            if want_r != got_r:
+                diffs.append(f"[{name}] replies\n  expected: {want_r}\n  actual:   {got_r}")
+            if want_f != got_f:
+                for k in sorted(set(want_f) | set(got_f)):
+                    if want_f.get(k) != got_f.get(k):
+                        diffs.append(f"[{name}] file {k}\n  expected: {want_f.get(k)!r}\n"
+                                     f"  actual:   {got_f.get(k)!r}")
+        self.maxDiff = None
+        self.assertEqual([], diffs, "\n" + "\n".join(diffs))
+
+
+if __name__ == "__main__":
+    unittest.main()
