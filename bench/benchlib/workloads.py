@@ -3,18 +3,22 @@ to user1 when hot), sessions = parallel sessions per process, msgs = messages pe
 (before --scale), size = body octets, rcpts = recipients per message."""
 
 WORKLOADS = {
-    "s16": dict(desc="16 sessions × 4 KiB, 1 rcpt", procs=16, sessions=1, msgs=4000, size=4096, rcpts=1),
-    "r10": dict(desc="16 sessions × 4 KiB, 10 rcpts", procs=16, sessions=1, msgs=400, size=4096, rcpts=10),
-    "s1": dict(desc="1 session × 4 KiB", procs=1, sessions=1, msgs=1000, size=4096, rcpts=1),
+    "s16": dict(desc="16 sessions × 4 KiB, 1 rcpt", procs=16, sessions=1, msgs=3000, size=4096, rcpts=1),
+    "r10": dict(desc="16 sessions × 4 KiB, 10 rcpts", procs=16, sessions=1, msgs=300, size=4096, rcpts=10),
+    "s1": dict(desc="1 session × 4 KiB", procs=1, sessions=1, msgs=600, size=4096, rcpts=1),
     "big": dict(desc="4 sessions × 1 MiB", procs=4, sessions=1, msgs=200, size=1 << 20, rcpts=1),
-    "c4": dict(desc="4 sessions × 4 KiB (sweep)", procs=4, sessions=1, msgs=2000, size=4096, rcpts=1),
-    "c64": dict(desc="64 sessions × 4 KiB (sweep)", procs=16, sessions=4, msgs=4000, size=4096, rcpts=1),
-    "hot": dict(desc="16 sessions × 4 KiB into ONE empty mailbox", procs=1, sessions=16, msgs=3000,
+    "c4": dict(desc="4 sessions × 4 KiB (sweep)", procs=4, sessions=1, msgs=1500, size=4096, rcpts=1),
+    "c64": dict(desc="64 sessions × 4 KiB (sweep)", procs=16, sessions=4, msgs=3000, size=4096, rcpts=1),
+    "hot": dict(desc="16 sessions × 4 KiB into ONE empty mailbox", procs=1, sessions=16, msgs=2000,
                 size=4096, rcpts=1, hot=True),
     "full": dict(desc="16 sessions × 4 KiB into ONE mailbox holding 100,000 messages", procs=1, sessions=16,
-                 msgs=3000, size=4096, rcpts=1, hot=True, prefill=100000),
+                 msgs=2000, size=4096, rcpts=1, hot=True, prefill=100000),
+    # Both servers get the same limits for this one: 100 processes × 101 clients (Dovecot's
+    # meaning; Dovetail, one process, takes the product as its connection bound). The default
+    # lmtp client_limit of 1 would cap both at 100 connections.
     "idle": dict(desc="10,000 idle connections, then 1 session × 4 KiB beside them", procs=1, sessions=1,
-                 msgs=200, size=4096, rcpts=1, idle=10000),
+                 msgs=200, size=4096, rcpts=1, idle=10000,
+                 lmtp_extra=("process_limit = 100", "client_limit = 101")),
 }
 
 # Sessions of each point of the concurrency sweep -> the workload that measures it.
