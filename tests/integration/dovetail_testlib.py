@@ -279,6 +279,7 @@ class Server:
 
 
 def _probe(ep, timeout=2.0) -> bool:
+    s = None
     try:
         if isinstance(ep, str):
             s = socket.socket(socket.AF_UNIX)
@@ -288,10 +289,12 @@ def _probe(ep, timeout=2.0) -> bool:
             s = socket.create_connection(ep, timeout=timeout)
         data = s.recv(512)
         s.sendall(b"QUIT\r\n")
-        s.close()
         return data.startswith(b"220")
     except OSError:
         return False
+    finally:
+        if s is not None:
+            s.close()
 
 
 LISTEN_RE = re.compile(r"listening on (?:unix:(?P<path>\S+)|\[?(?P<host>[0-9a-fA-F.:]+?)\]?:(?P<port>[0-9]+))\s*$")

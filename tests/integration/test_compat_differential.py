@@ -213,6 +213,55 @@ class Differential(unittest.TestCase):
         self.maxDiff = None
         self.assertEqual([], diffs, "\n" + "\n".join(diffs))
 
+    def test_detail_folders_like_dovecot(self):
+        """Hostile and odd details: same reply, same folder, same Maildir++ layout, modes and
+        subscriptions as Dovecot (nothing may land outside alice's Maildir)."""
+        details = ["a\\b", "x" * 300, "x" * 10240, "Sub.Deeper", ".Lead", "Trail.", "a b",
+                   "a\"b", "UPPER", "a&b", "&", "-", "a,b", "a;b", "a:b", "new", "cur",
+                   "tmp", "Maildir", "..x", "x/..", "%2e%2e", "\x7f", "tab\there", "Lists",
+                   "lists"]
+        want, got = [], []
+        for server, out in ((self.ref, want), (self.dut, got)):
+            for d in server.mail_root.iterdir():
+                for u in d.iterdir():
+                    if u.is_dir():
+                        shutil.rmtree(u)
+            c = LmtpConn(server.endpoints.tcp, timeout=30)
+            try:
+                c.lhlo()
+                for n, det in enumerate(details):
+                    local = f"alice+{det}"
+                    if re.search(r'[ "\\\x00-\x1f\x7f(),:;<>@\[\]]', local) or ".." in local \
+                            or local.endswith(".") or local.startswith("."):
+                        local = '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    tok = f"det-{n}"
+                    r = [norm(c.cmd(M)[0]), norm(c.cmd(f"RCPT TO:<{local}@test.example>")[0])]
+                    if r[-1].startswith("250"):
+                        r.append(norm(c.cmd("DATA")[0]))
+                        c.send(f"Subject: {tok}\r\n\r\nx\r\n.\r\n".encode())
+                        r.append(norm(c.read_line()))
+                    else:
+                        r.append(norm(c.cmd("RSET")[0]))
+                    where = sorted(str(p.relative_to(server.mail_root)).rsplit("/", 1)[0]
+                                   for p in server.work.path.rglob("*")
+                                   if p.is_file() and "/new/" in str(p) and
+                                   f"Subject: {tok}\n".encode() in p.read_bytes())
+                    out.append((det[:40], r, where))
+            finally:
+                c.close()
+            md = server.maildir("alice@test.example")
+            layout = sorted((str(p.relative_to(md)), oct(p.stat().st_mode & 0o7777))
+                            for p in md.rglob("*")
+                            if not p.name.startswith("dovecot") and
+                            p.parent.name not in ("new", "cur", "tmp"))
+            subs = (md / "subscriptions").read_text(errors="replace") \
+                if (md / "subscriptions").exists() else None
+            out.append(("layout", layout, subs))
+        diffs = [f"[{w[0]!r}]\n  expected: {w[1:]}\n  actual:   {g[1:]}"
+                 for w, g in zip(want, got) if w != g]
+        self.maxDiff = None
+        self.assertEqual([], diffs, "\n" + "\n".join(diffs))
+
 
 if __name__ == "__main__":
     unittest.main()
