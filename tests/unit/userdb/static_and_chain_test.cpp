@@ -297,3 +297,35 @@ TEST(ChainRules, PassdbSkipNamesAndInvalidValues) {
 
 }  // namespace
 }  // namespace dovetail::userdb
+
+namespace dovetail::userdb {
+namespace {
+
+TEST(PassdbFields, UserUsernameAndDomainRename) {
+  struct Case {
+    const char* args;
+    const char* want;
+  } cases[] = {
+      {"nopassword", "alice@x.example"},
+      {"user=bob@y.example", "bob@y.example"},
+      {"username=bob", "bob@x.example"},
+      {"username=bob@z.example", "bob@z.example"},
+      {"domain=y.example", "alice@y.example"},
+      {"username=bob domain=y.example", "bob@y.example"},
+      {"destuser=carol@backend.example", "alice@x.example"},
+  };
+  for (const auto& c : cases) {
+    auto db = make({{"static", c.args, "", ""}}, {});
+    ASSERT_TRUE(db.has_value()) << c.args;
+    auto p = (*db)->lookup_pass("alice@x.example");
+    ASSERT_TRUE(p.has_value()) << c.args;
+    EXPECT_EQ(p->name, c.want) << c.args;
+  }
+  auto db = make({{"static", "destuser=carol@backend.example proxy_timeout=5", "", ""}}, {});
+  auto p = (*db)->lookup_pass("alice@x.example");
+  EXPECT_EQ(p->destuser, "carol@backend.example");
+  EXPECT_EQ(p->extra.at("proxy_timeout"), "5");
+}
+
+}  // namespace
+}  // namespace dovetail::userdb
