@@ -3,6 +3,8 @@
 // Purpose: one struct whose members are named exactly like the Dovecot 2.3 keys, so
 // `settings.recipient_delimiter` means what `recipient_delimiter` means in dovecot.conf.
 // The table that maps key -> member, type, default and check lives in settings_table.cpp;
+// every member's default equals `doveconf -a` of Dovecot 2.3 (tested) except `protocols`
+// (Debian builds Dovecot with an empty default; Dovetail keeps upstream's "imap pop3 lmtp").
 // the grammar reader fills a Settings per (protocol, local ip, remote ip) filter.
 // Types: strings as std::string (templates with %vars stay unexpanded), booleans as bool,
 // sizes in bytes (uint64_t), times as std::chrono::milliseconds, counts as unsigned.
@@ -55,17 +57,19 @@ struct AuthDb {                        // one passdb {} or userdb {} block, in c
   std::string args;                    // template: may hold %vars
   std::string default_fields;
   std::string override_fields;
-  bool skip_never = true;              // skip/result_* kept as text below when needed
-  std::string skip;
-  std::string result_success;
-  std::string result_failure;
-  std::string result_internalfail;
+  std::string skip = "never";          // never | authenticated | unauthenticated
+  std::string result_success = "return-ok";
+  std::string result_failure = "continue";
+  std::string result_internalfail = "continue";
+  bool deny = false;                   // passdb: a match means "reject"
+  bool master = false;                 // passdb: master-user database
+  bool pass = false;                   // passdb: master passdb continues to the next
 };
 
 struct Settings {
   // --- core
   std::vector<std::string> protocols{"imap", "pop3", "lmtp"};
-  std::string base_dir = "/var/run/dovecot";
+  std::string base_dir = "/run/dovecot";   // Debian's Dovecot default
   std::string state_dir = "/var/lib/dovecot";
   std::string hostname;                // empty = system hostname
   std::string login_greeting = "Dovecot ready.";

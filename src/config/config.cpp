@@ -1,0 +1,124 @@
+#include "config/config.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "config/config_parser.hpp"
+#include "config/settings_builder.hpp"
+#include "config/settings_table.hpp"
+
+namespace dovetail::config {
+namespace {
+
+bool matches(const FilterSpec& spec, const Filter& f) {
+  if (!spec.protocol.empty()) {
+    if (spec.protocol.front() == '!') {
+      if (f.protocol == std::string_view(spec.protocol).substr(1)) return false;
+    } else if (spec.protocol != f.protocol) {
+      return false;
+    }
+  }
+  if (spec.local && !spec.local->contains(f.local_ip)) return false;
+  if (spec.remote && !spec.remote->contains(f.remote_ip)) return false;
+  return true;
+}
+
+// Applies the given blocks (already in less-specific-first order) on top of `base`.
+base::Result<Settings> apply_blocks(const Settings& base, const ConfigTree& tree, const std::vector<size_t>& blocks) {
+  Settings s = base;
+  for (size_t i : blocks)
+    if (auto st = apply_body(s, tree.filters[i].body, nullptr); !st) return base::fail(st.error());
+  if (auto st = check(s); !st) return base::fail(base::Error::config(tree.source + ": " + st.error().message));
+  return s;
+}
+
+std::vector<size_t> sorted_by_specificity(const ConfigTree& tree, std::vector<size_t> idx) {
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    return tree.filters[a].spec.less_specific_than(tree.filters[b].spec);
+  });
+  return idx;
+}
+
+base::Result<ConfigPtr> build(base::Result<ConfigTree> parsed) {
+  if (!parsed) return base::fail(parsed.error());
+  ConfigTree tree = std::move(*parsed);
+  std::vector<std::string> ignored;
+  Settings s = default_settings();
+  if (auto st = apply_body(s, tree.root, &ignored); !st) return base::fail(st.error());
+  if (auto st = check(s); !st) return base::fail(base::Error::config(tree.source + ": " + st.error().message));
+  // Validate every block now so resolve() cannot fail later: each block alone, and each with
+  // everything less specific that could co-apply is covered by the same per-key checks.
+  for (size_t i = 0; i < tree.filters.size(); ++i) {
+    Settings probe = s;
+    if (auto st = apply_body(probe, tree.filters[i].body, &ignored); !st) return base::fail(st.error());
+    if (auto st = check(probe); !st) return base::fail(base::Error::config(tree.source + ": " + st.error().message));
+  }
+  auto global = std::make_shared<const Settings>(std::move(s));
+  return std::make_shared<const Config>(std::move(tree), std::move(global), std::move(ignored));
+}
+
+}  // namespace
+
+Config::Config(ConfigTree tree, SettingsPtr global, std::vector<std::string> ignored)
+    : tree_(std::move(tree)), global_(std::move(global)), ignored_(std::move(ignored)) {}
+
+SettingsPtr Config::resolve(const Filter& filter) const {
+  if (tree_.filters.empty()) return global_;
+  std::vector<size_t> hit;
+  for (size_t i = 0; i < tree_.filters.size(); ++i)
+    if (matches(tree_.filters[i].spec, filter)) hit.push_back(i);
+  if (hit.empty()) return global_;
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(hit);
+  if (it != cache_.end()) return it->second;
+  auto applied = apply_blocks(*global_, tree_, sorted_by_specificity(tree_, hit));
+  // A combination failing a cross-key check falls back to the validated global snapshot
+  // rather than failing a connection (each block was checked alone at load).
+  SettingsPtr snap = applied ? std::make_shared<const Settings>(std::move(*applied)) : global_;
+  cache_.emplace(std::move(hit), snap);
+  return snap;
+}
+
+base::Result<ConfigPtr> load_config_file(const std::string& path) { return build(parse_config_file(path)); }
+
+base::Result<ConfigPtr> load_config_string(std::string_view text, const std::string& name) {
+  return build(parse_config_string(text, name));
+}
+
+std::string default_config_path() {
+  struct stat st {};
+  const char* p = "/etc/dovetail/dovetail.conf";
+  return ::stat(p, &st) == 0 ? p : "";
+}
+
+std::string embedded_default_config(RunningAsRoot running_as_root) {
+  const std::string dir = DOVETAIL_CHECKOUT_DIR;
+  std::string c;
+  c += "# Dovetail's embedded default (dovetail config -n shows it): a local demo server.\n";
+  c += "protocols = lmtp\n";
+  c += "base_dir = " + dir + "/var/run\n";
+  c += "mail_location = maildir:" + dir + "/var/mail/%d/%n/Maildir\n";
+  c += "log_path = /dev/stderr\n";
+  if (running_as_root == RunningAsRoot::kYes) {
+    c += "# never deliver as uid 0: the demo script creates this system user\n";
+    c += "mail_uid = dovetail\n";
+    c += "mail_gid = dovetail\n";
+  }
+  c += "service lmtp {\n";
+  c += "  inet_listener lmtp {\n";
+  c += "    address = 127.0.0.1\n";
+  c += "    port = 2424\n";
+  c += "  }\n";
+  c += "  unix_listener lmtp {\n";
+  c += "    mode = 0666\n";
+  c += "  }\n";
+  c += "}\n";
+  c += "userdb {\n";
+  c += "  driver = static\n";
+  c += "  args = allow_all_users=yes\n";
+  c += "}\n";
+  return c;
+}
+
+}  // namespace dovetail::config
