@@ -67,6 +67,12 @@ SESSIONS = [
     ("bdat-extra-arg", [M, R, "BDAT 5 LAST extra", "RSET", "NOOP"]),
     ("bdat-huge", [M, R, "BDAT 99999999999999999999 LAST"]),
     ("bdat-lowercase-last", [M, R, "BDAT 0 last"]),
+    ("bdat-after-last", [M, R, "BDAT 0 LAST", "BDAT 0 LAST", "DATA"]),
+    ("bdat-zero-not-last", [M, R, "BDAT 0", "BDAT 0", "DATA", "RSET"]),
+    ("data-twice", [M, "RCPT TO:<nobody@test.example>", "DATA", "DATA", "RSET", "DATA"]),
+    ("rcpt-after-rset-needs-mail", [M, R, "RSET", "DATA", "BDAT 0 LAST"]),
+    ("many-recipients", [M] + [R] * 60 + ["RCPT TO:<bob@test.example>", "RSET"]),
+    ("lhlo-resets", [M, R, "LHLO again.example", "DATA"]),
     ("lhlo-variants", ["LHLO a b", "LHLO [127.0.0.1]", "LHLO [IPv6:::1]", "LHLO bad_name!",
                        "lhlo x.example"]),
     ("quit-lowercase", ["quit"]),
@@ -97,6 +103,13 @@ MESSAGES = [
     ("detail-rcpt-single", M, ["RCPT TO:<alice+Work@test.example>"],
      b"Subject: d\r\n\r\nbody\r\n"),
     ("sender-quoted", 'MAIL FROM:<"a b"@remote.example>', [R], b"Subject: s\r\n\r\nbody\r\n"),
+    # BDAT: a list of chunks instead of one DATA body (the last one is sent with LAST)
+    ("bdat-crlf-split", M, [R], [b"Subject: split\r\n\r\nline one\r", b"\nline two\r\n"]),
+    ("bdat-dots-not-unstuffed", M, [R], [b"Subject: dots\r\n\r\n..two dots\r\n.\r\n", b""]),
+    ("bdat-no-final-crlf", M, [R], [b"Subject: nocrlf\r\n\r\nno newline at end"]),
+    ("bdat-bare-lf", M, [R], [b"Subject: lf\n\nbare\nlf\n"]),
+    ("bdat-empty-chunks", M, [R], [b"", b"Subject: e\r\n\r\nbody\r\n", b""]),
+    ("bdat-nul", M, [R, "RCPT TO:<bob@test.example>"], [b"Subject: nul\r\n\r\na\x00b\r\n"]),
 ]
 
 
@@ -187,8 +200,15 @@ class Differential(unittest.TestCase):
                 try:
                     c.lhlo()
                     replies = [norm(c.cmd(mail)[0])] + [norm(c.cmd(r)[0]) for r in rcpts]
-                    replies.append(norm(c.cmd("DATA")[0]))
-                    c.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+                    if isinstance(body, list):
+                        for i, chunk in enumerate(body):
+                            last = " LAST" if i == len(body) - 1 else ""
+                            c.send(f"BDAT {len(chunk)}{last}\r\n".encode() + chunk)
+                            if not last:
+                                replies.append(norm(c.read_line()))
+                    else:
+                        replies.append(norm(c.cmd("DATA")[0]))
+                        c.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
                     replies += [norm(c.read_line()) for _ in rcpts]
                 finally:
                     c.close()
