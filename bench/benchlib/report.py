@@ -130,6 +130,9 @@ def chart(doc, png):
                     if st:
                         f.write(f"{n} {st['dps']:.1f} {st['dps_min']:.1f} {st['dps_max']:.1f}\n")
             plots.append(f"'{dat}' using 1:2:3:4 with yerrorlines lw 2 pt 7 title '{s}'")
+        for t in (doc.get("fsync_limit") or {}).get("results", []):
+            plots.append(f"{t['ops_per_s']:.1f} with lines dt 2 lw 1 "
+                         f"title 'fsync limit, {t['threads']} thread(s): {t['ops_per_s']:.0f}/s'")
         script = f"""set terminal pngcairo size 800,500 font ',11'
 set output '{png}'
 set title 'LMTP deliveries/s vs. concurrent sessions (4 KiB, 1 rcpt; median, min..max)'
@@ -143,8 +146,9 @@ set grid
 set key top left
 plot {', '.join(plots)}
 """
-        r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
-        return r.returncode == 0
+        os.makedirs(os.path.dirname(os.path.abspath(png)), exist_ok=True)
+        r = subprocess.run(["gnuplot"], input=script.encode(), capture_output=True)
+        return r.returncode == 0 and os.path.exists(png)
 
 
 def markdown(doc, png_name):
@@ -222,8 +226,10 @@ def markdown(doc, png_name):
                  f"mailbox's `new/` exactly once (count per mailbox and unique Message-Id), no `tmp/` leftovers.")
     o += ["", "### Reproduce", "", "```sh", "sudo bench/run                 # this table (builds Release first)",
           "sudo bench/run --smoke         # a few hundred messages, both servers, 1 round",
-          "bench/callgrind-per-delivery   # instructions per delivery (valgrind, perf stat)",
-          "build/release/bench/dovetail_micro   # microbenchmarks", "```", "",
+          "sudo bench/profile callgrind   # user-space instructions per delivery (valgrind)",
+          "sudo bench/profile perf --server dovetail   # cpu-clock profile + perf stat per delivery",
+          "build/release/bench/fsync_limit --dir /var/tmp/x   # the physical limit",
+          "build/release/bench/dovetail_micro             # microbenchmarks", "```", "",
           f"This run: `{' '.join(m['argv'])}`", "", END]
     return "\n".join(o)
 
