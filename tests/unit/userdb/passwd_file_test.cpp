@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -216,6 +218,35 @@ TEST(PasswdFile, PathVariablesSelectTheFile) {
   // The directory itself missing is a broken setup: temporary.
   auto broken = make_db({}, {{"passwd-file", (dir.path() / "gone" / "%d").string(), "", ""}});
   EXPECT_EQ(broken->lookup_user("alice@test.example").error().kind, base::ErrorKind::kTemporary);
+}
+
+TEST(PasswdFile, ConcurrentLookupsDuringAtomicReplaces) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
+  auto db = make_db({}, {{"passwd-file", path.string(), "", ""}});
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0}, lookups{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto u = db->lookup_user("alice@x");
+        if (!u.has_value() || u->home != "/home/alice") ++wrong;
+        ++lookups;
+      }
+    });
+  }
+  for (int i = 0; i < 100; ++i) {
+    std::string users = "alice@x::1001:1001::/home/alice\n";
+    for (int j = 0; j < i; ++j) users += "user" + std::to_string(j) + "@x::1001:1001::/h\n";
+    auto tmp = dir.write("users.tmp", users);
+    std::filesystem::rename(tmp, path);
+  }
+  while (lookups.load() < 100) std::this_thread::yield();
+  stop = true;
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_TRUE(db->lookup_user("user98@x").has_value());
 }
 
 TEST(PasswdFile, BadArgsAreConfigErrors) {
