@@ -488,6 +488,36 @@ TEST_F(EngineTest, NullSenderAndOriginalDeliveryAddress) {
             std::string::npos);
 }
 
+// lda_original_recipient_header names the header the original recipient is read from (for
+// Sieve's envelope "to", COMPAT item 17); without it ORCPT, then the RCPT address.
+TEST_F(EngineTest, OriginalRecipientComesFromTheNamedHeader) {
+  settings_.mail_debug = true;
+  struct Case {
+    std::string header_setting;
+    std::string orcpt;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"X-Original-To", "orcpt@else.example", "orig@elsewhere.example"},
+      {"X-Missing-Header", "orcpt@else.example", "orcpt@else.example"},
+      {"", "", "alice@test.example"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.header_setting);
+    settings_.lda_original_recipient_header = c.header_setting;
+    auto e = engine();
+    Transaction txn(e);
+    mail::Envelope env = envelope();
+    mail::Recipient r = rcpt("alice");
+    r.orcpt = c.orcpt;
+    ASSERT_FALSE(txn.add_recipient(env, r).has_value());
+    env.recipients.push_back(r);
+    auto body = spool("X-Original-To: Orig <orig@elsewhere.example>\n" + kBody);
+    ASSERT_TRUE(is_delivered(txn.deliver(env, *body)[0]));
+    EXPECT_TRUE(logged(base::log::Level::kDebug, "original recipient " + c.want + ","));
+  }
+}
+
 TEST_F(EngineTest, BadSettingsAreRefusedAtCreate) {
   settings_.lmtp_hdr_delivery_address = "sometimes";
   EngineDeps deps;
