@@ -203,7 +203,10 @@ class Connection final : public ConnectionBase,
       timer_.cancel();
       return;
     }
-    if (pending_.size() + in_flight_.size() > kMaxUnsentOutput) return;  // resumes after write
+    if (pending_.size() + in_flight_.size() > kMaxUnsentOutput) {
+      arm_timer();  // a peer that never reads its replies must not hold the slot forever
+      return;  // reading resumes after the write
+    }
     reading_ = true;
     arm_timer();
     socket_.async_wait(Socket::wait_read, [self = this->shared_from_this()](const asio::error_code& ec) {
@@ -249,6 +252,13 @@ class Connection final : public ConnectionBase,
     timer_.expires_after(t);
     timer_.async_wait([self = this->shared_from_this(), g = timer_generation_](const asio::error_code& ec) {
       if (ec || g != self->timer_generation_ || self->closed_) return;
+      if (self->writing_) {
+        // The peer has not taken our output for a whole timeout: a polite 421 would queue
+        // behind it, so just drop the connection.
+        self->protocol_->on_eof();
+        self->close();
+        return;
+      }
       self->timed_out_ = true;
       asio::error_code ignored;
       self->socket_.cancel(ignored);

@@ -3,6 +3,7 @@
 #include "net/server.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -163,6 +164,30 @@ TEST(Server, IdleTimeoutCallsProtocol) {
   Running r({loopback()});
   int fd = connect_tcp(r.bound[0].port);
   EXPECT_EQ(read_until(fd, "never"), "hello\r\ntimeout\r\n");
+  ::close(fd);
+}
+
+TEST(Server, PeerThatNeverReadsIsDroppedAfterTimeout) {
+  Running r({loopback()});
+  int fd = connect_tcp(r.bound[0].port);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  // Pipeline far more than the server may buffer, never reading the echoes.
+  std::string chunk;
+  for (int i = 0; i < 1024; ++i) chunk += "some-line-to-echo-back\r\n";
+  for (int i = 0; i < 4000; ++i) {
+    if (::write(fd, chunk.data(), chunk.size()) < 0) break;
+  }
+  // Now read everything: the server must have given up and closed (EOF), not hung forever.
+  ::fcntl(fd, F_SETFL, 0);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+  }
+  EXPECT_TRUE(n == 0 || errno == ECONNRESET) << "read returned " << n << " errno " << errno;
   ::close(fd);
 }
 
