@@ -303,6 +303,10 @@ class Parser {
       return fail_at(loc, "!include " + std::string(pattern) + ": No matches");
     }
     for (const auto& f : files) {
+      std::error_code ec;
+      std::string canon = std::filesystem::weakly_canonical(f, ec).string();
+      for (const auto& open : include_stack_)
+        if (open == (ec ? f : canon)) return fail_at(loc, "Recursive include file: " + f);
       std::string text;
       int err = 0;
       if (!read_whole(f, text, err)) {
