@@ -19,7 +19,7 @@ import unittest
 import uuid
 from pathlib import Path
 
-from dovetail_testlib import (ServerTestCase, free_port, list_mail,
+from dovetail_testlib import (ServerTestCase, dovetail_only, free_port, list_mail,
                               normalise_date, received_header)
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
@@ -198,6 +198,67 @@ class PostfixDelivers(ServerTestCase):
     def test_postfix_lmtp_inet(self):
         host, port = self.ep.tcp
         self.deliver_via_postfix(f"lmtp:inet:{host}:{port}", "127.0.0.1")
+
+    def test_postfix_per_recipient_outcomes(self):
+        """One message to a deliverable, an unknown and a failing recipient: Postfix logs
+        sent / bounced (5xx) / deferred (4xx) from the per-recipient LMTP replies."""
+        pf = PostfixInstance(f"lmtp:inet:{self.ep.tcp[0]}:{self.ep.tcp[1]}")
+        self.addCleanup(pf.cleanup)
+        pf.start()
+        tok = "pfo-" + uuid.uuid4().hex
+        with smtplib.SMTP("127.0.0.1", pf.port, local_hostname="client.test.example",
+                          timeout=30) as s:
+            s.sendmail("sender@remote.example",
+                       ["alice@test.example", "nobody@test.example", "erin@test.example"],
+                       message(tok))
+        deadline = time.monotonic() + 90
+        patterns = {
+            "alice": r"to=<alice@test\.example>.*status=sent \(250 2\.0\.0 <alice@test\.example> ",
+            "nobody": r"to=<nobody@test\.example>.*status=bounced \(host \S+ said: 550 5\.1\.1 "
+                      r"<nobody@test\.example> User doesn't exist: nobody@test\.example",
+            "erin": r"to=<erin@test\.example>.*status=deferred \(host \S+ said: 451 4\.2\.0 "
+                    r"<erin@test\.example> Internal error occurred\.",
+        }
+        while time.monotonic() < deadline:
+            log = pf.log()
+            if all(re.search(p, log) for p in patterns.values()):
+                break
+            time.sleep(0.3)
+        for who, p in patterns.items():
+            self.assertRegex(pf.log(), p, who)
+        files = [m for m in list_mail(self.server.maildir("alice@test.example"))
+                 if f"Subject: {tok}\n".encode() in m.data]
+        self.assertEqual(len(files), 1)
+        # two accepted recipients (alice, erin) in the transaction: no Delivered-To
+        self.assertNotIn("Delivered-To:", files[0].data.decode().split("\n\n")[0])
+
+
+class PostfixOriginalRecipient(ServerTestCase):
+    """Postfix sends ORCPT (xtext, `+` as `+2B`) to a server that advertises DSN; with
+    lmtp_hdr_delivery_address = original it becomes Delivered-To and `for`."""
+    from dovetail_testlib import Setup as _Setup
+    setup_config = _Setup(extra_settings=["lmtp_hdr_delivery_address = original"])
+
+    @unittest.skipUnless(os.path.exists(POSTFIX) and os.geteuid() == 0, "needs postfix, root")
+    @dovetail_only("DSN: Dovecot does not advertise it, so Postfix sends no ORCPT")
+    def test_orcpt_from_postfix(self):
+        pf = PostfixInstance(f"lmtp:unix:{self.ep.unix}")
+        self.addCleanup(pf.cleanup)
+        pf.start()
+        tok = "pfd-" + uuid.uuid4().hex
+        with smtplib.SMTP("127.0.0.1", pf.port, local_hostname="client.test.example",
+                          timeout=30) as s:
+            s.sendmail("sender@remote.example", ["Bob+Orig@test.example"], message(tok))
+        deadline = time.monotonic() + 90
+        found = []
+        while time.monotonic() < deadline and not found:
+            found = [m for m in list_mail(self.server.maildir("bob@test.example", ".Orig"))
+                     if f"Subject: {tok}\n".encode() in m.data]
+            time.sleep(0.3)
+        self.assertEqual(len(found), 1, pf.log())
+        head = normalise_date(found[0].data.decode()).split("\n\n")[0]
+        self.assertIn("\nDelivered-To: Bob+Orig@test.example\n", head)
+        self.assertIn("\tfor <Bob+Orig@test.example>; <DATE>", head)
 
 
 if __name__ == "__main__":
