@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sstream>
 
+#include "storage/mail_location.hpp"
 #include "storage/maildir_writer.hpp"
 #include "storage_test_util.hpp"
 #include "testlib/temp_dir.hpp"
@@ -159,6 +160,51 @@ TEST(DoveadmInterop, DovecotReadsWhatDovetailWrote) {
   std::string text = run(base + "-f tab fetch text mailbox " + shell_quote("\xc3\xa4&x") + " all", &status);
   ASSERT_EQ(status, 0);
   EXPECT_EQ(text, "text\n" + trace + "Subject: umlaut-1\n\n\xc3\xa4\n\n");
+}
+
+}  // namespace
+}  // namespace dovetail::storage
+
+namespace dovetail::storage {
+namespace {
+
+// LAYOUT=fs with a separate CONTROL= directory: folders as plain directories, subscriptions in
+// the control dir, '/' as the hierarchy separator — Dovecot must agree on all of it.
+TEST(DoveadmInterop, LayoutFsWithControlDir) {
+  const std::string doveadm = find_doveadm();
+  if (doveadm.empty()) GTEST_SKIP() << "doveadm not installed";
+  testlib::TempDir tmp;
+  ::chmod(tmp.str().c_str(), 0755);
+  const std::string root = tmp.str() + "/mail";
+  const std::string control = tmp.str() + "/control";
+  const std::string location = "maildir:" + root + ":LAYOUT=fs:CONTROL=" + control;
+  tmp.write("dovecot.conf", "ssl = no\nlog_path = /dev/stderr\n");
+  auto parsed = parse_mail_location(location, "alice@test.example", tmp.str());
+  ASSERT_TRUE(parsed);
+  UserTarget user = make_user(root, Layout::kFs);
+  user.location = *parsed;
+  MaildirWriter writer(FsyncMode::kOptimized);
+  for (std::string name : {"", "a/b", "Dots.in", "top"}) {
+    auto r = writer.save(memory_body("Subject: " + (name.empty() ? std::string("inbox") : name) + "\n\nx\n"), "",
+                         user, MailboxRequest{name, MissingMailbox::kCreateAndSubscribe});
+    ASSERT_TRUE(r) << r.error().log_reason;
+  }
+  const std::string base = "env HOME=" + shell_quote(tmp.str()) + " USER=dovetail-test " + doveadm + " -c " +
+                           shell_quote(tmp.str() + "/dovecot.conf") + " -o " + shell_quote("mail_location=" + location) +
+                           " -o mail_uid=" + std::to_string(user.uid) + " -o mail_gid=" + std::to_string(user.gid) + " ";
+  int status = 0;
+  auto boxes = lines(run(base + "-f tab mailbox list", &status));
+  ASSERT_EQ(status, 0);
+  std::sort(boxes.begin(), boxes.end());
+  EXPECT_EQ(boxes, (std::vector<std::string>{"Dots.in", "INBOX", "a", "a/b", "mailbox", "top"}));
+  auto subs = lines(run(base + "-f tab mailbox list -s", &status));
+  std::sort(subs.begin(), subs.end());
+  EXPECT_EQ(subs, (std::vector<std::string>{"Dots.in", "a/b", "mailbox", "top"}));
+  auto rows = lines(run(base + "-f tab fetch 'mailbox hdr.subject size.physical' all", &status));
+  ASSERT_EQ(status, 0);
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<std::string>{"Dots.in\tDots.in\t20", "INBOX\tinbox\t18", "a/b\ta/b\t16",
+                                            "mailbox\thdr.subject\tsize.physical", "top\ttop\t16"}));
 }
 
 }  // namespace

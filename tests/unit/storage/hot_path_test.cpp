@@ -1,0 +1,109 @@
+// The hot path's shape, measured in syscalls rather than time: a delivery into a full mailbox
+// makes exactly the calls a delivery into an empty one makes (no directory scans), creates one
+// file, deletes none (the ext4 trap in bench/README.md), and a batch links instead of writing.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "storage/fs.hpp"
+#include "storage/maildir_writer.hpp"
+#include "storage_test_util.hpp"
+#include "testlib/temp_dir.hpp"
+
+namespace dovetail::storage {
+namespace {
+
+using test::make_user;
+using test::memory_body;
+
+class CountingFs final : public Fs {
+ public:
+  std::map<std::string, int> calls;
+  int open_at(int d, const char* p, int f, mode_t m) override {
+    ++calls[(f & O_CREAT) != 0 ? "create" : "open"];
+    return real_.open_at(d, p, f, m);
+  }
+  int mkdir_at(int d, const char* p, mode_t m) override { return ++calls["mkdir"], real_.mkdir_at(d, p, m); }
+  int rename_at(int a, const char* b, int c, const char* e) override {
+    return ++calls["rename"], real_.rename_at(a, b, c, e);
+  }
+  int link_at(int a, const char* b, int c, const char* e) override { return ++calls["link"], real_.link_at(a, b, c, e); }
+  int unlink_at(int d, const char* p) override { return ++calls["unlink"], real_.unlink_at(d, p); }
+  int64_t write(int fd, const void* b, size_t n) override { return ++calls["write"], real_.write(fd, b, n); }
+  int64_t pread(int fd, void* b, size_t n, uint64_t o) override { return ++calls["pread"], real_.pread(fd, b, n, o); }
+  int64_t copy_range(int i, uint64_t o, int out, size_t n) override {
+    return ++calls["copy_range"], real_.copy_range(i, o, out, n);
+  }
+  int fsync(int fd) override { return ++calls["fsync"], real_.fsync(fd); }
+  int fchown(int fd, uid_t u, gid_t g) override { return ++calls["fchown"], real_.fchown(fd, u, g); }
+  int fstat(int fd, struct stat* st) override { return ++calls["fstat"], real_.fstat(fd, st); }
+  int close(int fd) override { return ++calls["close"], real_.close(fd); }
+
+ private:
+  RealFs real_;
+};
+
+TEST(HotPath, FullMailboxCostsTheSameCallsAsAnEmptyOne) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  MaildirWriter writer(FsyncMode::kOptimized, cfs);
+  UserTarget user = make_user(tmp.str() + "/Maildir");
+  for (std::string box : {"", "Lists"}) {
+    MailboxRequest req{box, MissingMailbox::kCreate};
+    ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, req));  // creates the directories
+    cfs.calls.clear();
+    ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, req));
+    auto empty = cfs.calls;
+    MaildirWriter filler(FsyncMode::kNever);  // fills fast; the measured writer syncs
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(filler.save(memory_body("a\n"), "H: 1\n", user, req));
+    cfs.calls.clear();
+    ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, req));
+    EXPECT_EQ(cfs.calls, empty) << "mailbox '" << box << "'";
+    EXPECT_EQ(cfs.calls["create"], 1);
+    EXPECT_EQ(cfs.calls["unlink"], 0);
+    EXPECT_EQ(cfs.calls["mkdir"], 0);
+    EXPECT_EQ(cfs.calls["rename"], 1);
+    EXPECT_EQ(cfs.calls["fsync"], 2);  // the file and new/
+    EXPECT_EQ(cfs.calls["open"], box.empty() ? 3 : 4);  // root, [folder,] tmp, new
+    EXPECT_EQ(cfs.calls["close"], cfs.calls["open"] + 1);  // every fd closed
+  }
+}
+
+TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  MaildirWriter writer(FsyncMode::kOptimized, cfs);
+  std::vector<UserTarget> users;
+  for (int i = 0; i < 5; ++i) users.push_back(make_user(tmp.str() + "/u" + std::to_string(i)));
+  std::vector<SaveTarget> targets;
+  for (const auto& u : users) targets.push_back({&u, {}});
+  ASSERT_TRUE(writer.save_batch(memory_body("b\n"), "", targets)[0]);  // directories
+  cfs.calls.clear();
+  auto rs = writer.save_batch(memory_body("b\n"), "", targets);
+  for (auto& r : rs) ASSERT_TRUE(r);
+  EXPECT_EQ(cfs.calls["create"], 1);
+  EXPECT_EQ(cfs.calls["link"], 4);
+  EXPECT_EQ(cfs.calls["unlink"], 0);
+  EXPECT_EQ(cfs.calls["fsync"], 1 + 5);  // the file, then each new/ once
+}
+
+TEST(HotPath, FsyncModes) {
+  struct Case {
+    FsyncMode mode;
+    int fsyncs;
+  } cases[] = {{FsyncMode::kNever, 0}, {FsyncMode::kOptimized, 2}, {FsyncMode::kAlways, 3}};
+  for (const auto& c : cases) {
+    testlib::TempDir tmp;
+    CountingFs cfs;
+    MaildirWriter writer(c.mode, cfs);
+    UserTarget user = make_user(tmp.str() + "/Maildir");
+    ASSERT_TRUE(writer.save(memory_body("a\n"), "", user, MailboxRequest{}));
+    cfs.calls.clear();
+    ASSERT_TRUE(writer.save(memory_body("a\n"), "", user, MailboxRequest{}));
+    EXPECT_EQ(cfs.calls["fsync"], c.fsyncs) << static_cast<int>(c.mode);
+  }
+}
+
+}  // namespace
+}  // namespace dovetail::storage
