@@ -130,8 +130,10 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
 
   // lmtp_user_concurrency_limit: a repeated RCPT of the same address in this transaction
   // shares its first occurrence's slot (it is stored once), so it takes none of its own.
+  // Only the RCPT path counts: the LDA is one delivery per process, and the privileged
+  // writer re-resolves users the network process already counted (options.user is set).
   ConcurrencyLimiter::Token slot;
-  bool repeated = std::any_of(env.recipients.begin(), env.recipients.end(),
+  bool repeated = !options.user.empty() || std::any_of(env.recipients.begin(), env.recipients.end(),
                               [&](const mail::Recipient& r) {
                                 return same_recipient(r.address, rcpt.address);
                               });

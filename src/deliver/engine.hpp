@@ -63,7 +63,9 @@ struct ResolvedRecipient {
 using Resolution = std::variant<ResolvedRecipient, TempFail, PermFail>;
 
 struct ResolveOptions {
-  std::string user;  // LDA -d: look this user up as is (no detail split, no format); "" = RCPT
+  // LDA -d (and the privileged writer): look this user up as is — no detail split, no
+  // auth_username_format, no lmtp_user_concurrency_limit slot. "" = the LMTP RCPT path.
+  std::string user;
 };
 
 // Dependencies the daemon (or a test) supplies. Empty members get the real default.
@@ -79,10 +81,10 @@ struct EngineDeps {
   // Where saves go: empty = this process's storage::MaildirWriter. In multi-uid mode the
   // privileged writer's client (privsep/remote_store.hpp) goes here; `lookup_keys[i]` is the
   // userdb key of targets[i], by which the writer re-resolves the user itself.
-  std::function<std::vector<storage::SaveResult>(const storage::Body& body, std::string_view headers,
-                                                 std::span<const storage::SaveTarget> targets,
-                                                 std::span<const std::string> lookup_keys)>
-      store;
+  using StoreFn = std::function<std::vector<storage::SaveResult>(
+      const storage::Body& body, std::string_view headers, std::span<const storage::SaveTarget> targets,
+      std::span<const std::string> lookup_keys)>;
+  StoreFn store;
 };
 
 class Engine {

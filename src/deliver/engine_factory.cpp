@@ -19,7 +19,8 @@ userdb::UserDbConfig userdb_config(const config::Settings& settings, const std::
 
 base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr settings,
                                                         const std::string& service,
-                                                        std::shared_ptr<ConcurrencyLimiter> limiter) {
+                                                        std::shared_ptr<ConcurrencyLimiter> limiter,
+                                                        EngineDeps::StoreFn store) {
   if (!settings) return base::fail(base::Error::internal("make_engine: no settings"));
   auto db = userdb::UserDb::create(userdb_config(*settings, service));
   if (!db) return base::fail(db.error());
@@ -27,6 +28,7 @@ base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr sett
   EngineDeps deps;
   deps.lookup_user = [shared_db](std::string_view key) { return shared_db->lookup_user(key); };
   deps.service = service;
+  deps.store = std::move(store);
   if (limiter && limiter->limit() == settings->lmtp_user_concurrency_limit)
     deps.limiter = std::move(limiter);
   auto engine = Engine::create(std::move(settings), std::move(deps));

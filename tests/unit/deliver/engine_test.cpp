@@ -435,6 +435,19 @@ TEST_F(EngineTest, RepeatedRcptSharesTheSlot) {
   EXPECT_EQ(files_in(maildir("alice@test.example") / "new").size(), 1u);
 }
 
+// The by-name path (LDA -d, privileged writer) never takes a slot: the limit is LMTP's.
+TEST_F(EngineTest, ByNameResolveIsNotCounted) {
+  settings_.lmtp_user_concurrency_limit = 1;
+  auto e = engine();
+  ResolveOptions by_name;
+  by_name.user = "alice@test.example";
+  Resolution a = e->resolve(envelope(), rcpt("alice"), by_name);
+  Resolution b = e->resolve(envelope(), rcpt("alice"), by_name);
+  EXPECT_TRUE(std::holds_alternative<ResolvedRecipient>(a));
+  EXPECT_TRUE(std::holds_alternative<ResolvedRecipient>(b));
+  EXPECT_EQ(e->limiter()->in_flight("alice@test.example"), 0u);
+}
+
 TEST_F(EngineTest, TransactionResetReleasesSlots) {
   settings_.lmtp_user_concurrency_limit = 1;
   auto e = engine();
