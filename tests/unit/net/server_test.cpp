@@ -179,7 +179,9 @@ TEST(Server, PeerThatNeverReadsIsDroppedAfterTimeout) {
   for (int i = 0; i < 4000; ++i) {
     if (::write(fd, chunk.data(), chunk.size()) < 0) break;
   }
-  // Now read everything: the server must have given up and closed (EOF), not hung forever.
+  // Stay unresponsive for longer than the protocol's timeout, then read everything: the
+  // server must have given up and closed (EOF), not hung forever.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   ::fcntl(fd, F_SETFL, 0);
   timeval tv{20, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
