@@ -3,6 +3,8 @@
 Delivered-To/`for` only with one recipient, hard links, Subaddress folders)."""
 
 import os
+import re
+import time
 import smtplib
 import unittest
 import uuid
@@ -71,6 +73,33 @@ class LocalDelivery(DeliveryBase):
                 md = self.server.maildir(ALICE)
                 for d in (md, md / "new", md / "cur", md / "tmp"):
                     self.assertEqual(os.stat(d).st_mode & 0o777, 0o700, f"mode of {d}")
+
+    def test_reply_echoes_recipient_as_written_and_logs_saved_mail(self):
+        """COMPAT 6 and 20: `<ALICE@test.example>` is echoed as written, a quoted local part
+        is normalised; info_log_path gets `lmtp(<user>)<pid><id>: Info: msgid=<...>: saved
+        mail to INBOX`."""
+        c = self.connect()
+        c.lhlo()
+        ids = run_script(self, c, [
+            (MAIL, OK_MAIL), ("RCPT TO:<ALICE@test.example>", OK_RCPT),
+            ('RCPT TO:<"bob"@test.example>', OK_RCPT), ("DATA", ["354 OK"]),
+            (make_message(token()) + b".\r\n", ["250 2.0.0 <ALICE@test.example> <SID> Saved",
+                                                 "250 2.0.0 <bob@test.example> <SID>:R2 Saved"])],
+            "echo")
+        log = self.server.work.log_dir / "info.log"
+        want = [rf"lmtp\(alice@test\.example\)<[0-9]+><{re.escape(ids[0])}>: Info: "
+                r"msgid=<fixed-1@remote\.example>: saved mail to INBOX$",
+                rf"lmtp\(bob@test\.example\)<[0-9]+><{re.escape(ids[1])}:R2>: Info: "
+                r"msgid=<fixed-1@remote\.example>: saved mail to INBOX$"]
+        deadline = time.monotonic() + 10
+        text = ""
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if all(re.search(w, text, re.M) for w in want):
+                break
+            time.sleep(0.2)
+        for w in want:
+            self.assertRegex(text, re.compile(w, re.M), f"{log}")
 
     def test_empty_message_null_sender(self):
         c = self.connect()

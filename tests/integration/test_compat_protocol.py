@@ -7,10 +7,12 @@ Where COMPAT.md says Dovetail deliberately differs (SIZE/DSN/SMTPUTF8 advertised
 CRLF.CRLF ends DATA), `pick(dovecot, dovetail)` chooses the expectation.
 """
 
+import os
+import time
 import unittest
 
-from dovetail_testlib import (HOSTNAME, LHLO, ServerTestCase, advertises, check_lhlo,
-                              is_dovetail, pick, run_script)
+from dovetail_testlib import (HOSTNAME, LHLO, LmtpConn, ServerTestCase, Setup, advertises,
+                              check_lhlo, is_dovetail, pick, run_script)
 
 S = "MAIL FROM:<sender@remote.example>"
 OK_MAIL = ["250 2.1.0 OK"]
@@ -62,6 +64,12 @@ SEQUENCING = [
     ("RCPT TO:<alice@test.example>", OK_RCPT),
     ("LHLO again.example", LHLO),
     ("RCPT TO:<alice@test.example>", ["503 5.5.0 MAIL needed first"]),
+    ("QUIT", ["221 2.0.0 Bye"]),
+]
+
+BDAT_BEFORE_MAIL = [
+    ("LHLO x", LHLO),
+    ("BDAT 0 LAST", ["503 5.5.0 MAIL needed first"]),
     ("QUIT", ["221 2.0.0 Bye"]),
 ]
 
@@ -166,6 +174,9 @@ class ProtocolTranscripts(ServerTestCase):
     def test_command_sequencing(self):
         run_script(self, self.connect(), SEQUENCING, "sequencing")
 
+    def test_bdat_before_mail(self):
+        run_script(self, self.connect(), BDAT_BEFORE_MAIL, "BDAT before MAIL")
+
     def test_mail_without_lhlo(self):
         run_script(self, self.connect(), MAIL_WITHOUT_LHLO, "no LHLO")
 
@@ -220,6 +231,21 @@ class ProtocolTranscripts(ServerTestCase):
         if not is_dovetail():
             expected += ["500 5.5.1 Unknown command", "500 5.5.2 Invalid command syntax"]
         run_script(self, c, [(None, expected), ("NOOP", OK)], "LF.LF")
+
+
+class DefaultUnixListener(ServerTestCase):
+    """No unix_listener configured: `protocols = lmtp` still listens on $base_dir/lmtp."""
+    setup_config = Setup(unix=False)
+
+    def test_default_base_dir_lmtp_socket(self):
+        path = str(self.server.work.base_dir / "lmtp")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not os.path.exists(path):
+            time.sleep(0.1)
+        c = LmtpConn(path)
+        self.addCleanup(c.close)
+        self.assertRegex(c.greeting, rf"^220 {HOSTNAME}( |$)")
+        check_lhlo(self, c.lhlo(), "default unix socket")
 
 
 if __name__ == "__main__":
