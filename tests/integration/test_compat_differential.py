@@ -103,6 +103,17 @@ MESSAGES = [
     ("detail-rcpt-single", M, ["RCPT TO:<alice+Work@test.example>"],
      b"Subject: d\r\n\r\nbody\r\n"),
     ("sender-quoted", 'MAIL FROM:<"a b"@remote.example>', [R], b"Subject: s\r\n\r\nbody\r\n"),
+    # (..., LHLO argument): None = no LHLO at all
+    ("no-lhlo", M, [R], b"Subject: nolhlo\r\n\r\nbody\r\n", None),
+    ("lhlo-ip-literal", M, [R], b"Subject: lit\r\n\r\nbody\r\n", "[127.0.0.1]"),
+    ("lhlo-odd-name", M, [R], b"Subject: odd\r\n\r\nbody\r\n", "bad_name!"),
+    ("lhlo-8bit", M, [R], b"Subject: h8\r\n\r\nbody\r\n", "h\u00e9llo.example"),
+    ("lhlo-trailing-dot", M, [R], b"Subject: td\r\n\r\nbody\r\n", "client.test.example."),
+    ("lhlo-underscore", M, [R], b"Subject: us\r\n\r\nbody\r\n", "my_host.example"),
+    ("lhlo-uppercase", M, [R], b"Subject: up\r\n\r\nbody\r\n", "CLIENT.Test.Example"),
+    ("header-8bit", M, [R], b"Subject: \xe4\xf6\r\nX-Raw: \xff\r\n\r\nbody\r\n"),
+    ("header-without-colon", M, [R], b"Subject: x\r\nnot a header\r\n\r\nbody\r\n"),
+    ("crlf-only-body", M, [R], b"\r\n"),
     # BDAT: a list of chunks instead of one DATA body (the last one is sent with LAST)
     ("bdat-crlf-split", M, [R], [b"Subject: split\r\n\r\nline one\r", b"\nline two\r\n"]),
     ("bdat-dots-not-unstuffed", M, [R], [b"Subject: dots\r\n\r\n..two dots\r\n.\r\n", b""]),
@@ -189,7 +200,7 @@ class Differential(unittest.TestCase):
 
     def test_stored_files_like_dovecot(self):
         diffs = []
-        for name, mail, rcpts, body in MESSAGES:
+        for name, mail, rcpts, body, *helo in MESSAGES:
             results = []
             for server in (self.ref, self.dut):
                 for d in server.mail_root.iterdir():
@@ -198,7 +209,10 @@ class Differential(unittest.TestCase):
                             shutil.rmtree(u)
                 c = LmtpConn(server.endpoints.tcp, timeout=10)
                 try:
-                    c.lhlo()
+                    if not helo:
+                        c.lhlo()
+                    elif helo[0] is not None:
+                        c.cmd(f"LHLO {helo[0]}")
                     replies = [norm(c.cmd(mail)[0])] + [norm(c.cmd(r)[0]) for r in rcpts]
                     if isinstance(body, list):
                         for i, chunk in enumerate(body):
