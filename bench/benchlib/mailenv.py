@@ -97,7 +97,7 @@ def prefill(maildir, count, seed_dir):
 
     Hard links cost one directory entry each and free no inode when removed, so they neither
     take long to make nor set off ext4's "recently deleted inode" slowdown. The seed files
-    live in seed_dir, which the harness keeps until the very end. ext4 caps links per inode
+    live in seed_dir (one per mailbox: the run's work dir, kept until the very end). ext4 caps links per inode
     at 65000, hence one seed per 50000 links."""
     uid, gid = ensure_mail_user()
     for sub in ("cur", "new", "tmp"):
