@@ -15,6 +15,9 @@
 #if DOVETAIL_HAVE_LDA
 #include "lda/deliver_command.hpp"
 #endif
+#if DOVETAIL_HAVE_PRIVSEP
+#include "privsep/writer_command.hpp"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"dovetail - LMTP delivery server, a drop-in for Dovecot's LMTP"};
@@ -28,6 +31,9 @@ int main(int argc, char** argv) {
 #endif
 #if DOVETAIL_HAVE_CONFIG
   dovetail::config::register_config_command(app, action);
+#endif
+#if DOVETAIL_HAVE_PRIVSEP
+  dovetail::privsep::register_writer_command(app, action);
 #endif
   app.add_subcommand("version", "print the version")->callback([&] {
     action = [] {

@@ -4,7 +4,8 @@ namespace dovetail::deliver {
 namespace {
 
 userdb::DbSpec spec_of(const config::AuthDb& db) {
-  return {db.driver, db.args, db.default_fields, db.override_fields};
+  return {db.driver,         db.args,           db.default_fields, db.override_fields, db.skip,
+          db.result_success, db.result_failure, db.result_internalfail};
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "base/unique_fd.hpp"
 #include "config/config.hpp"
 #include "deliver/engine.hpp"
-#include "deliver/engine_setup.hpp"
+#include "deliver/engine_factory.hpp"
 #include "lda/exit_map.hpp"
 #include "lda/message_input.hpp"
 #include "lda/rejection_mail.hpp"
@@ -119,7 +119,7 @@ int run(const Options& o) {
     return EX_TEMPFAIL;
   }
 
-  auto engine = deliver::make_engine(settings, deliver::ConcurrencyLimiter::create(0), "lda");
+  auto engine = deliver::make_engine(settings, "lda");
   if (!engine) {
     std::fprintf(stderr, "dovetail deliver: %s\n", engine.error().message.c_str());
     return EX_TEMPFAIL;

@@ -1,9 +1,11 @@
 #include "lmtpd/daemon.hpp"
 
 #include <sys/resource.h>
+#include <csignal>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -15,6 +17,9 @@
 #include "lmtpd/reply_map.hpp"
 #include "lmtpd/settings_source.hpp"
 #include "net/server.hpp"
+#include "privsep/process_setup.hpp"
+#include "privsep/remote_store.hpp"
+#include "storage/maildir_writer.hpp"
 
 namespace dovetail::lmtpd {
 namespace {
@@ -72,7 +77,9 @@ int run_daemon(const DaemonOptions& options) {
   }
   raise_fd_limit();
 
-  net::Server server(net::ServerOptions{});
+  // A log sink or client that went away must be an error value, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  net::Server server(net::ServerOptions{options.io_threads, options.blocking_threads});
   auto bound = server.listen(*specs);
   if (!bound) {
     print_err("cannot listen on " + bound.error().message);
@@ -82,7 +89,34 @@ int run_daemon(const DaemonOptions& options) {
   std::string hostname = hostname_of(*lmtp);
   server.set_connection_limit(connection_limit(*lmtp), too_many_connections_line(hostname));
 
+  // Listeners are bound (ports < 1024, socket ownership): now give up root for good, or hand
+  // the right to write as other uids to the privileged writer (decision 0003).
+  auto priv = privsep::enter_privilege_mode(*lmtp, options.config_path);
+  if (!priv) {
+    print_err("cannot set up privileges: " + priv.error().message);
+    return priv.error().kind == base::ErrorKind::kConfig ? EX_CONFIG : EX_OSERR;
+  }
+  print_err(std::string("privileges: ") + privsep::describe(priv->mode) + ", network process runs as " +
+            priv->network_user);
+
   auto backends = std::make_shared<EngineBackends>();
+  if (priv->writer) {
+    auto fsync = storage::parse_fsync_mode(lmtp->mail_fsync);
+    if (!fsync) {
+      print_err(fsync.error().message);
+      return EX_CONFIG;
+    }
+    std::shared_ptr<privsep::WriterClient> writer = priv->writer;
+    // A writer that died or misbehaved is not renegotiated with: stop, let the service
+    // manager restart both processes. In-flight deliveries get 451 and are retried.
+    writer->set_on_death([] { ::kill(::getpid(), SIGTERM); });
+    privsep::FsyncMode wire_fsync = privsep::to_wire(*fsync);
+    backends->set_store([writer, wire_fsync](const storage::Body& body, std::string_view headers,
+                                             std::span<const storage::SaveTarget> targets,
+                                             std::span<const std::string> keys) {
+      return privsep::store_via_writer(*writer, body, headers, targets, keys, wire_fsync);
+    });
+  }
   if (auto engine = backends->engine_for(lmtp); !engine) {
     print_err(engine.error().message);
     return EX_CONFIG;

@@ -16,7 +16,9 @@
 namespace dovetail::lmtpd {
 
 struct DaemonOptions {
-  std::string config_path;  // "" = embedded default
+  std::string config_path;        // "" = embedded default
+  unsigned io_threads = 0;         // event threads; 0 = one per core
+  unsigned blocking_threads = 64;  // disk/userdb work in flight at once (fsync parallelism)
 };
 
 int run_daemon(const DaemonOptions& options);

@@ -40,7 +40,7 @@ base::Result<std::shared_ptr<const deliver::Engine>> EngineBackends::engine_for(
   std::lock_guard lock(mutex_);
   auto it = engines_.find(settings.get());
   if (it != engines_.end()) return it->second.second;
-  auto engine = deliver::make_engine(settings, "lmtp", limiter_);
+  auto engine = deliver::make_engine(settings, "lmtp", limiter_, store_);
   if (!engine) return base::fail(engine.error());
   if (!limiter_) limiter_ = (*engine)->limiter();
   engines_[settings.get()] = {settings, *engine};
@@ -54,6 +54,12 @@ std::unique_ptr<DeliveryBackend> EngineBackends::make(const config::SettingsPtr&
     return std::make_unique<NoEngineBackend>();
   }
   return std::make_unique<EngineBackend>(std::move(*engine));
+}
+
+void EngineBackends::set_store(deliver::EngineDeps::StoreFn store) {
+  std::lock_guard lock(mutex_);
+  store_ = std::move(store);
+  engines_.clear();
 }
 
 void EngineBackends::forget_all() {

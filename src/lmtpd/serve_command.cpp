@@ -9,14 +9,17 @@
 namespace dovetail::lmtpd {
 
 void register_serve_command(CLI::App& app, std::function<int()>& action) {
-  auto path = std::make_shared<std::string>();
+  auto opts = std::make_shared<DaemonOptions>();
   auto* cmd = app.add_subcommand("serve", "run the LMTP server (Dovecot-compatible configuration)");
-  cmd->add_option("-c,--config", *path,
+  cmd->add_option("-c,--config", opts->config_path,
                   "configuration file (default: /etc/dovetail/dovetail.conf, else built-in)");
-  cmd->callback([path, &action] {
-    action = [path] {
-      DaemonOptions o;
-      o.config_path = *path;
+  cmd->add_option("--io-threads", opts->io_threads, "event threads (default: one per core)");
+  cmd->add_option("--blocking-threads", opts->blocking_threads,
+                  "threads for disk and userdb work, i.e. fsyncs in flight (default: 64)")
+      ->check(CLI::Range(1u, 4096u));
+  cmd->callback([opts, &action] {
+    action = [opts] {
+      DaemonOptions o = *opts;
       if (o.config_path.empty()) o.config_path = config::default_config_path();
       return run_daemon(o);
     };

@@ -25,7 +25,7 @@ TargetResult failed(TargetStatus status, std::string reason) {
 
 }  // namespace
 
-MaildirBackend::MaildirBackend(std::unique_ptr<deliver::Engine> resolver, storage::FsyncMode fsync)
+MaildirBackend::MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync)
     : resolver_(std::move(resolver)), fsync_(fsync) {}
 
 DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd) {

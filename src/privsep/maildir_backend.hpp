@@ -20,11 +20,11 @@ namespace dovetail::privsep {
 
 class MaildirBackend : public WriterBackend {
  public:
-  MaildirBackend(std::unique_ptr<deliver::Engine> resolver, storage::FsyncMode fsync);
+  MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync);
   DeliverReply deliver(const DeliverRequest& request, int body_fd) override;
 
  private:
-  std::unique_ptr<deliver::Engine> resolver_;
+  std::shared_ptr<const deliver::Engine> resolver_;
   storage::FsyncMode fsync_;
 };
 

@@ -17,12 +17,17 @@ WriterClient::~WriterClient() {
 }
 
 void WriterClient::kill(const std::string& why) {
-  std::lock_guard lock(mutex_);
-  if (!dead_.exchange(true)) {
-    death_reason_ = why;
-    base::log::error("lmtp: ", "privileged writer channel failed: " + why);
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!dead_.exchange(true)) {
+      first = true;
+      death_reason_ = why;
+      base::log::error("lmtp: ", "privileged writer channel failed: " + why);
+    }
+    cv_.notify_all();
   }
-  cv_.notify_all();
+  if (first && on_death_) on_death_();
 }
 
 void WriterClient::read_loop() {
@@ -32,18 +37,18 @@ void WriterClient::read_loop() {
     if (got->fd.valid()) return kill("writer sent a descriptor");
     auto reply = decode_reply(got->frame);
     if (!reply) return kill(reply.error().message);
-    std::lock_guard lock(mutex_);
-    auto it = pending_.find(reply->id);
-    if (it == pending_.end()) {
-      dead_ = true;
-      death_reason_ = "reply for unknown request id";
-      base::log::error("lmtp: ", "privileged writer channel failed: " + death_reason_);
-      cv_.notify_all();
-      return;
+    bool known = false;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pending_.find(reply->id);
+      if (it != pending_.end()) {
+        known = true;
+        it->second->reply = std::move(*reply);
+        pending_.erase(it);
+        cv_.notify_all();
+      }
     }
-    it->second->reply = std::move(*reply);
-    pending_.erase(it);
-    cv_.notify_all();
+    if (!known) return kill("reply for unknown request id");
   }
 }
 

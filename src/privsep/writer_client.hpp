@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -33,6 +34,8 @@ class WriterClient {
   // body_fd: a regular file holding the body (offset 0..body_size), or -1 when the body is inline.
   [[nodiscard]] base::Result<DeliverReply> deliver(DeliverRequest request, int body_fd);
   bool dead() const { return dead_.load(); }
+  // Called once, from the reader thread, when the channel dies. Set before the first deliver().
+  void set_on_death(std::function<void()> fn) { on_death_ = std::move(fn); }
 
  private:
   struct Pending {
@@ -49,6 +52,7 @@ class WriterClient {
   uint64_t next_id_ = 1;
   std::atomic<bool> dead_{false};
   std::string death_reason_;
+  std::function<void()> on_death_;
   std::thread reader_;
 };
 

@@ -1,0 +1,37 @@
+// process_setup.hpp — choosing and entering the daemon's privilege mode after listeners are
+// bound (docs/decisions/0003-privilege-separation.md):
+//   * not root                       → deliver as ourselves (nothing to do);
+//   * root, service lmtp { user = X } → drop to X for good (single-uid mode);
+//   * root, no service user          → start the privileged writer (`dovetail writer`, a fresh
+//     exec of this binary holding one end of a SEQPACKET socketpair as fd 3), then drop to
+//     default_internal_user (falling back to `nobody`).
+// Error contract: any failure is fatal for start-up (the caller exits non-zero).
+// Threading: call before the event threads start serving. The writer is started with
+// fork+exec and nothing but dup2/exec in between, so it is safe even with threads running.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.hpp"
+#include "config/settings.hpp"
+#include "privsep/writer_client.hpp"
+
+namespace dovetail::privsep {
+
+enum class PrivilegeMode { kUnprivileged, kSingleUid, kWriterProcess };
+
+struct PrivilegeSetup {
+  PrivilegeMode mode = PrivilegeMode::kUnprivileged;
+  std::string network_user;               // who the network process is now
+  std::shared_ptr<WriterClient> writer;   // set in kWriterProcess mode
+  int writer_pid = -1;
+};
+
+// config_path "" = the embedded default (the writer loads the same one).
+[[nodiscard]] base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& lmtp_settings,
+                                                                const std::string& config_path);
+
+const char* describe(PrivilegeMode mode);
+
+}  // namespace dovetail::privsep
