@@ -82,6 +82,11 @@ SESSIONS = [
     ("noop-variants", ["NOOP  ", "NOOP \"quoted string\"", "NOOP a\tb"]),
 ]
 
+# Differences COMPAT.md records but does not require (session name, client line) -> why
+ALLOWED = {
+    ("bdat-after-last", "DATA"): "COMPAT 19: 'Previous data chunk failed' is recorded only",
+}
+
 # (name, MAIL line, RCPT lines, raw DATA body without the final dot line)
 MESSAGES = [
     ("headers-only-no-blank", M, [R], b"Subject: only headers\r\n"),
@@ -193,7 +198,7 @@ class Differential(unittest.TestCase):
             for i, line in enumerate(lines):
                 w = want[i] if i < len(want) else "<nothing>"
                 g = got[i] if i < len(got) else "<nothing>"
-                if w != g:
+                if w != g and (name, line) not in ALLOWED:
                     diffs.append(f"[{name}] C: {line[:80]!r}\n  expected: {w}\n  actual:   {g}")
         self.maxDiff = None
         self.assertEqual([], diffs, "\n" + "\n".join(diffs))
