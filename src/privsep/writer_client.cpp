@@ -1,6 +1,9 @@
 #include "privsep/writer_client.hpp"
 
+#include <pthread.h>
 #include <sys/socket.h>
+
+#include <csignal>
 
 #include "base/log.hpp"
 #include "privsep/channel.hpp"
@@ -8,10 +11,17 @@
 namespace dovetail::privsep {
 
 WriterClient::WriterClient(base::UniqueFd sock) : sock_(std::move(sock)) {
+  // The reader thread must never be the one the kernel picks for SIGTERM/SIGHUP: the daemon
+  // handles signals on its own threads. Start it with every signal blocked.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &saved);
   reader_ = std::thread([this] { read_loop(); });
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
 WriterClient::~WriterClient() {
+  closing_ = true;  // our own shutdown is not the writer dying
   ::shutdown(sock_.get(), SHUT_RDWR);  // wakes the reader thread
   if (reader_.joinable()) reader_.join();
 }
@@ -27,7 +37,7 @@ void WriterClient::kill(const std::string& why) {
     }
     cv_.notify_all();
   }
-  if (first && on_death_) on_death_();
+  if (first && on_death_ && !closing_) on_death_();
 }
 
 void WriterClient::read_loop() {

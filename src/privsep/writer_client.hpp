@@ -51,6 +51,7 @@ class WriterClient {
   std::map<uint64_t, Pending*> pending_;
   uint64_t next_id_ = 1;
   std::atomic<bool> dead_{false};
+  std::atomic<bool> closing_{false};
   std::string death_reason_;
   std::function<void()> on_death_;
   std::thread reader_;
