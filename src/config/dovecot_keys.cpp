@@ -12,7 +12,7 @@ struct SectionKeyRow {
 
 std::vector<DovecotKey> make_top() {
   std::vector<DovecotKey> v = {
-#define DOVECOT_SETTING(k, d) DovecotKey{k, d, infer_kind(d)},
+#define DOVECOT_SETTING(k, d) DovecotKey{k, d, infer_kind(k, d)},
 #define DOVECOT_SECTION_KEY(t, k, d)
 #define DOVECOT_BUILTIN(s, t, n, k, v)
 #include "config/dovecot_keys.inc"
@@ -27,7 +27,7 @@ std::vector<DovecotKey> make_top() {
 std::map<std::string, std::vector<DovecotKey>, std::less<>> make_sections() {
   std::vector<SectionKeyRow> rows = {
 #define DOVECOT_SETTING(k, d)
-#define DOVECOT_SECTION_KEY(t, k, d) SectionKeyRow{t, DovecotKey{k, d, infer_kind(d)}},
+#define DOVECOT_SECTION_KEY(t, k, d) SectionKeyRow{t, DovecotKey{k, d, infer_kind(k, d)}},
 #define DOVECOT_BUILTIN(s, t, n, k, v)
 #include "config/dovecot_keys.inc"
 #undef DOVECOT_SETTING

@@ -165,6 +165,15 @@ ValueKind infer_kind(std::string_view d) {
   return ValueKind::kString;
 }
 
+ValueKind infer_kind(std::string_view key, std::string_view d) {
+  ValueKind k = infer_kind(d);
+  if (k == ValueKind::kUint && d == "0" &&
+      (key.ends_with("_timeout") || key.ends_with("_interval") || key.ends_with("_delay") || key == "idle_kill" ||
+       key == "autoexpunge"))
+    return ValueKind::kTime;
+  return k;
+}
+
 std::string normalize(ValueKind kind, std::string_view v) {
   std::string err;
   switch (kind) {

@@ -34,6 +34,9 @@ std::string format_octal(unsigned v);
 
 // Guesses the kind from Dovecot's default text ("2 secs" -> kTime, "10 M" -> kSize, ...).
 ValueKind infer_kind(std::string_view default_text);
+// Same, but a bare "0" default of a key named *_timeout, *_interval, *_delay, idle_kill or
+// autoexpunge is a time (doveconf prints those as "1 mins" once set).
+ValueKind infer_kind(std::string_view key, std::string_view default_text);
 // Normalises `v` for display/comparison (as doveconf prints it); unparsable values unchanged.
 std::string normalize(ValueKind kind, std::string_view v);
 
