@@ -155,10 +155,13 @@ std::vector<Named> scripts() {
         .c("RCPT TO:<alice@test.example> ORCPT=rfc822;a+0D+0Ab@x").s("501 5.5.4 Invalid ORCPT= parameter: Missing domain")
         .c("RCPT TO:<aläce@test.example>").s("553 5.6.7 Non-ASCII address not permitted without SMTPUTF8")
         .c("RSET").s("250 2.0.0 OK")
+        // Dovecot accepts a UTF-8 reverse-path without SMTPUTF8; so does Dovetail.
+        .c("MAIL FROM:<sénder@remote.example>").s("250 2.1.0 OK")
+        .c("RSET").s("250 2.0.0 OK")
         .c("MAIL FROM:<sender@remote.example> SMTPUTF8").s("250 2.1.0 OK")
         .c("RCPT TO:<aläce@test.example>").s("550 5.1.1 <aläce@test.example> User doesn't exist: aläce@test.example")
         .c("RCPT TO:<jörg@test.example>").s("250 2.1.5 OK")
-        .c("BDAT 5 LAST").raw("hello").s("250 2.0.0 <jörg@test.example> SID:T4:R2 Saved");
+        .c("BDAT 5 LAST").raw("hello").s("250 2.0.0 <jörg@test.example> SID:T5:R2 Saved");
     v.push_back({"size_dsn_smtputf8", s});
   }
   {
@@ -189,6 +192,13 @@ std::vector<Named> scripts() {
     for (int i = 0; i < 10; ++i) s.c("BAR1").s("500 5.5.2 Invalid command syntax");
     s.c("QUIT").s("221 2.0.0 Bye");
     v.push_back({"invalid_count_resets", s, true});
+  }
+  {
+    Script s;
+    s.s(kGreeting);
+    for (int i = 0; i < 10; ++i) s.c("NOOP " + std::string(5000, 'z')).s("500 5.5.2 Line too long");
+    s.c("X1").s("421 4.7.0 mx.test.example Too many invalid commands.");
+    v.push_back({"overlong_lines_count_as_invalid", s, true});
   }
   {
     Script s;
