@@ -177,6 +177,20 @@ class ProtocolTranscripts(ServerTestCase):
     def test_bdat_before_mail(self):
         run_script(self, self.connect(), BDAT_BEFORE_MAIL, "BDAT before MAIL")
 
+    def test_rejected_bdat_still_consumes_its_chunk(self):
+        """A pipelining client sends the chunk right behind the BDAT line, so a rejected BDAT
+        whose size parsed must still swallow its octets (as Dovecot does): chunk bytes must
+        never be executed as commands (RFC 3030 section 2)."""
+        VRFY = ("VRFY x", ["252 2.3.3 Try RCPT instead"])
+        for title, head, bdat, exp in [
+            ("before MAIL", [], b"BDAT 6\r\nRSET\r\n", "503 5.5.0 MAIL needed first"),
+            ("bad end parameter", [(S, OK_MAIL), ("RCPT TO:<alice@test.example>", OK_RCPT)],
+             b"BDAT 6 LAST extra\r\nRSET\r\n", "501 5.5.4 …"),  # text: differential
+        ]:
+            with self.subTest(title):
+                c = self.connect()
+                run_script(self, c, head + [(bdat, [exp]), VRFY], title)
+
     def test_mail_without_lhlo(self):
         run_script(self, self.connect(), MAIL_WITHOUT_LHLO, "no LHLO")
 
