@@ -61,6 +61,7 @@ struct Sink {
 struct Sinks {
   LogConfig config;
   std::shared_ptr<Sink> error, info, debug;
+  std::map<std::string, std::shared_ptr<Sink>> by_path;
 };
 
 std::shared_ptr<Sink> open_sink(const std::string& path) {
@@ -103,11 +104,29 @@ std::shared_ptr<const Sinks> current() {
 void configure(const LogConfig& config) {
   auto s = std::make_shared<Sinks>();
   s->config = config;
+  // Paths already open stay open: after a privilege drop a SIGHUP reload could not reopen
+  // a root-owned log file (Dovecot's log process keeps its fds for the same reason).
   std::map<std::string, std::shared_ptr<Sink>> opened;  // one fd per distinct path
+  {
+    std::lock_guard lock(g_mutex);
+    if (g_sinks) {
+      for (const auto& [path, sink] : g_sinks->by_path) {
+        const bool failed_open = !sink->owns_fd && !sink->syslog && path != "/dev/stderr" &&
+                                 path != "/dev/stdout" && !path.empty();
+        if (!failed_open) opened[path] = sink;  // a path that failed is tried again
+      }
+    }
+  }
   auto get = [&](const std::string& p) {
     auto it = opened.find(p);
-    if (it != opened.end()) return it->second;
-    return opened[p] = open_sink(p);
+    if (it != opened.end()) {
+      s->by_path[p] = it->second;
+      return it->second;
+    }
+    auto sink = open_sink(p);
+    opened[p] = sink;
+    s->by_path[p] = sink;
+    return sink;
   };
   std::string error_path = config.log_path.empty() ? "/dev/stderr" : config.log_path;
   std::string info_path = config.info_log_path.empty() ? error_path : config.info_log_path;

@@ -1,7 +1,6 @@
 #include "lmtpd/daemon.hpp"
 
 #include <sys/resource.h>
-#include <csignal>
 #include <sysexits.h>
 #include <unistd.h>
 

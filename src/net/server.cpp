@@ -2,6 +2,7 @@
 // a parked coroutine frame plus its buffer costs more and hides the backpressure logic.
 #include "net/server.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -328,6 +329,14 @@ PeerInfo peer_of(asio::local::stream_protocol::socket&, const ListenSpec& spec) 
   return p;
 }
 
+// Asio does not open sockets close-on-exec; a helper process we exec (the privileged writer)
+// must not inherit listeners or clients — a listener held by it would keep accepting after
+// a SIGTERM closed ours.
+void set_cloexec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
 // Over the limit: one best-effort non-blocking write of the reply, then close.
 template <class Socket>
 void refuse(Socket& socket, const std::string& reply) {
@@ -364,6 +373,7 @@ void accept_loop(std::shared_ptr<Impl> impl, Acceptor* acceptor, const ListenSpe
     if (limit != 0 && impl->count.load() >= limit) {
       refuse(socket, reply);
     } else {
+      set_cloexec(socket.native_handle());
       impl->count.fetch_add(1);
       PeerInfo peer = peer_of(socket, *spec);
       auto conn = std::make_shared<Connection<Socket>>(impl, slot, std::move(socket), std::move(peer));
@@ -452,6 +462,7 @@ base::Result<std::vector<ListenSpec>> Server::listen(const std::vector<ListenSpe
       asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(spec.port));
       auto acc = std::make_unique<asio::ip::tcp::acceptor>(impl_->main());
       acc->open(ep.protocol(), ec);
+      if (!ec) set_cloexec(acc->native_handle());
       if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
       if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
       if (!ec) acc->bind(ep, ec);
@@ -478,6 +489,7 @@ base::Result<std::vector<ListenSpec>> Server::listen(const std::vector<ListenSpe
       auto acc = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->main());
       asio::local::stream_protocol::endpoint ep(spec.path);
       acc->open(ep.protocol(), ec);
+      if (!ec) set_cloexec(acc->native_handle());
       if (!ec) acc->bind(ep, ec);
       if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
