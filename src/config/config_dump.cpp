@@ -196,13 +196,15 @@ Section full_root(const Config& config) {
     s->keys.push_back({std::string(b.key), std::string(b.value), std::string(b.value), "", 0});
   }
   merge(root, config.tree().root);
-  for (const auto& k : dovecot_settings())
-    if (!root.find(k.name)) root.keys.push_back({std::string(k.name), std::string(k.default_value), {}, "", 0});
+  // Unset keys show the default Dovetail really uses: its own where it has a row (a few differ
+  // from Debian's Dovecot, see docs/config.md), Dovecot's for keys it only accepts.
   for (const auto& row : settings_rows())
     if (!root.find(row.name)) {
       std::string d = format_row(Settings{}, row);
       root.keys.push_back({std::string(row.name), d, d, "", 0});
     }
+  for (const auto& k : dovecot_settings())
+    if (!root.find(k.name)) root.keys.push_back({std::string(k.name), std::string(k.default_value), {}, "", 0});
   for (auto& c : root.children) fill_defaults(c);
   return root;
 }
