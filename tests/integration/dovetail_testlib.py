@@ -130,6 +130,7 @@ class Setup:
     extra_users: list[str] = field(default_factory=list)
     ipv6: bool = True
     unix: bool = True
+    autocreate: bool = True   # lda_mailbox_autocreate / lda_mailbox_autosubscribe
 
 
 class Workdir:
@@ -176,6 +177,7 @@ class Workdir:
     mode = 0666
   }""")
         lmtp_extra = "".join(f"  {l}\n" for l in setup.extra_lmtp_service)
+        yn = "yes" if setup.autocreate else "no"
         top_extra = "".join(f"{l}\n" for l in setup.extra_settings)
         text = f"""# Dovetail end-to-end test configuration (Dovecot 2.3 syntax)
 instance_name = e2e-{self.path.name}
@@ -197,8 +199,8 @@ mail_location = maildir:{self.mail_root}/%d/%n/Maildir
 
 recipient_delimiter = +
 lmtp_save_to_detail_mailbox = yes
-lda_mailbox_autocreate = yes
-lda_mailbox_autosubscribe = yes
+lda_mailbox_autocreate = {yn}
+lda_mailbox_autosubscribe = {yn}
 
 passdb {{
   driver = passwd-file

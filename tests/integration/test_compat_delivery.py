@@ -3,13 +3,14 @@
 Delivered-To/`for` only with one recipient, hard links, Subaddress folders)."""
 
 import os
+import pwd
 import re
 import time
 import smtplib
 import unittest
 import uuid
 
-from dovetail_testlib import (LHLO_NAME, ServerTestCase, Setup, all_messages,
+from dovetail_testlib import (LHLO_NAME, MAIL_USER, ServerTestCase, Setup, all_messages,
                               assert_maildir_name, count_files, is_dovetail, lf, list_mail,
                               make_message, normalise_date, pick, run_script, trace_headers)
 
@@ -354,6 +355,34 @@ class Subaddress(DeliveryBase):
         subs = self.server.maildir(ALICE) / "subscriptions"
         self.assertTrue(subs.exists(), "lda_mailbox_autosubscribe writes Maildir/subscriptions")
         self.assertIn("Lists", subs.read_text(errors="replace").split("\n"))
+
+
+class NoAutocreate(DeliveryBase):
+    """lda_mailbox_autocreate = no: a detail folder that exists gets the mail, a missing one
+    falls back to INBOX (still 250), and nothing is created."""
+    setup_config = Setup(autocreate=False)
+
+    def test_existing_folder_or_inbox(self):
+        pw = pwd.getpwnam(MAIL_USER)
+        md = self.server.maildir(ALICE)
+        # an existing folder, made the way Dovecot makes one (owned by the mail user)
+        for d in (md.parent, md, md / "new", md / "cur", md / "tmp", md / ".Exists",
+                  md / ".Exists" / "new", md / ".Exists" / "cur", md / ".Exists" / "tmp"):
+            d.mkdir(mode=0o700, exist_ok=True)
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+        (md / ".Exists" / "maildirfolder").touch()
+        os.chown(md / ".Exists" / "maildirfolder", pw.pw_uid, pw.pw_gid)
+        c = self.connect()
+        c.lhlo()
+        for detail, folder in (("Exists", ".Exists"), ("Missing", "")):
+            tok = token()
+            rcpt = f"alice+{detail}@test.example"
+            run_script(self, c, [(MAIL, OK_MAIL), (f"RCPT TO:<{rcpt}>", OK_RCPT),
+                                 ("DATA", ["354 OK"]),
+                                 (make_message(tok) + b".\r\n", [f"250 2.0.0 <{rcpt}> <ID> Saved"])],
+                       rcpt)
+            self.only_file(ALICE, tok, folder)
+        self.assertFalse((md / ".Missing").exists(), ".Missing must not be created")
 
 
 class HdrDeliveryAddressOriginal(DeliveryBase):
