@@ -400,15 +400,34 @@ class DovetailServer(Server):
     def stop(self):
         self._terminate()
 
-    def kill9(self):
-        """SIGKILL the daemon and any helper processes of its session (its own, by pid)."""
+    def kill9(self, only_main=False):
+        """SIGKILL the daemon and any helper processes of its session (its own, by pid);
+        only_main: just the process we started (its helpers must notice and go away)."""
         if self.proc is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            if only_main:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            else:
+                os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.proc.wait(10)
+
+    def live_group_members(self) -> list[str]:
+        """Processes (not zombies) still in the started daemon's process group."""
+        out = []
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2:].split()
+            if fields[0] != "Z" and int(fields[2]) == self.proc.pid:
+                out.append(f"{d.name} {stat[stat.find('(') + 1:stat.rfind(')')]}")
+        return out
 
     def restart(self) -> Endpoints:
         """Start again on the same config. With port 0 the ports change: read endpoints."""
