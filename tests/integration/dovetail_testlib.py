@@ -258,7 +258,7 @@ class Server:
     def stop(self):
         raise NotImplementedError
 
-    def kill9(self):
+    def kill9(self, only_main=False):
         raise NotImplementedError
 
     def cleanup(self):
@@ -480,8 +480,9 @@ class DovecotServer(Server):
                 pass
             self.proc.wait(5)
 
-    def kill9(self):
-        """SIGKILL the master and its children (our own process group)."""
+    def kill9(self, only_main=False):
+        """SIGKILL the master and its children (our own process group); killing the master
+        alone would leave its lmtp children serving (not exercised)."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
