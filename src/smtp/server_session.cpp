@@ -72,7 +72,7 @@ void ServerSession::Impl::reset_transaction() {
   env = mail::Envelope{};
   rcpt_seq = 0;
   bdat_started = false;
-  spool.reset();
+  if (spool) retired_spool = std::move(spool);
   if (mode != Mode::kCommand) mode = Mode::kCommand;
   if (had) handler.on_reset();
 }
@@ -113,7 +113,8 @@ void ServerSession::Impl::finish_body() {
   waiting = true;
   uint64_t token = ++call_token;
   std::weak_ptr<Impl*> weak = self;
-  handler.on_data(env, *spool, [weak, token](std::vector<Reply> replies) {
+  mail::Spool& body_spool = *spool;
+  handler.on_data(env, body_spool, [weak, token](std::vector<Reply> replies) {
     auto p = weak.lock();
     if (!p) return;
     Impl* s = *p;
@@ -164,6 +165,7 @@ void ServerSession::Impl::finish_chunk() {
 
 void ServerSession::Impl::process() {
   in_process = true;
+  retired_spool.reset();  // no handler call is on the stack here
   bool more = true;
   while (more && !closed && !waiting && in_pos < in.size()) {
     std::string_view buf(in);

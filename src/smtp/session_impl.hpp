@@ -56,6 +56,9 @@ struct ServerSession::Impl {
   bool chunk_failed = false;  // Dovecot: after a failed BDAT, DATA/BDAT need RSET first
   bool bdat_started = false;
   std::unique_ptr<mail::Spool> spool;
+  // The spool of a finished transaction, freed only once no Handler frame can still hold a
+  // reference to it (a synchronous `done` inside on_data returns into the handler).
+  std::unique_ptr<mail::Spool> retired_spool;
   BodyWriter body;
   DataReader data_reader;
   ChunkDecoder chunk_decoder;
