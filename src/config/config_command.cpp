@@ -34,6 +34,7 @@ int run(const Options& o) {
     std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return EX_CONFIG;
   }
+  for (const auto& w : (*cfg)->warnings()) std::fprintf(stderr, "Warning: %s\n", w.c_str());
   if (!o.key.empty()) {
     auto v = dump_key(**cfg, o.key);
     if (!v) {

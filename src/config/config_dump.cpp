@@ -114,8 +114,9 @@ struct Printer {
   // Should a key set in a section of `type` be printed under -n?
   bool print_key(std::string_view type, bool in_filter, const Assignment& a, const KeyInfo& info) const {
     if (scope == DumpScope::kAll || in_filter || free_form(type)) return true;
-    if (type == "service") return !a.raw.empty();
-    if (type == "inet_listener" || type == "unix_listener" || type == "fifo_listener") return true;
+    // doveconf -n prints every key set inside a service/listener, even to its default.
+    if (type == "service" || type == "inet_listener" || type == "unix_listener" || type == "fifo_listener")
+      return true;
     if (type == "namespace" && (a.key == "location" || a.key == "prefix")) return true;
     return display(info.kind, a.raw) != normalize(info.kind, info.default_text);
   }
