@@ -1,0 +1,291 @@
+"""A compromised network process against the privileged writer (decision 0003).
+
+The test plays the network process: it starts `dovetail writer --channel-fd N -c CONF` itself
+(as root, as the daemon would) with one end of a SOCK_SEQPACKET socketpair and sends frames
+built by an independent encoder of src/privsep/wire.hpp (privsep_helpers.py). Whatever it
+sends, the writer must never write outside the recipient's own Maildir, never as root or as a
+uid outside first_valid_uid.., and must close the channel (exit non-zero, nothing written) on
+any malformed frame or descriptor. After every case the whole temp tree (and /tmp's top level)
+is compared with a snapshot taken before.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+import dovetail_testlib as tl
+import privsep_helpers as ph
+from privsep_helpers import Target
+
+A, B = "alice@test.example", "bob@test.example"
+BODY = b"From: <evil@remote.example>\nSubject: crafted\n\nhello\n"
+
+
+class Writer:
+    """One `dovetail writer` process and our end of its channel."""
+
+    def __init__(self, conf: Path):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = ours
+        self.proc = subprocess.Popen(
+            [tl.dovetail_bin(), "writer", "--channel-fd", str(theirs.fileno()), "-c", str(conf)],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        theirs.close()
+        self.sock.settimeout(20)
+
+    def send(self, data: bytes, fds=()):
+        if fds:
+            socket.send_fds(self.sock, [data], list(fds))
+        else:
+            self.sock.send(data)
+
+    def request(self, targets, **kw) -> list[ph.Result]:
+        kw.setdefault("body", BODY)
+        self.send(ph.frame(ph.request_payload(targets, rid=7, **kw)))
+        rid, results = ph.decode_reply(self.sock.recv(1 << 20))
+        assert rid == 7, rid
+        assert len(results) == len(targets)
+        return results
+
+    def channel_closed(self) -> bool:
+        try:
+            return self.sock.recv(1 << 20) == b""
+        except ConnectionResetError:
+            return True
+
+    def finish(self, timeout=20) -> tuple[int, str]:
+        self.sock.close()
+        try:
+            err = self.proc.communicate(timeout=timeout)[1]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            err = self.proc.communicate()[1]
+        return self.proc.returncode, err.decode("utf-8", "replace")
+
+
+class WriterHostileTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        ph.require_root()
+        tl.dovetail_bin()
+        cls.vmail = tl.ensure_mail_user()
+        cls.u2 = ph.ensure_system_user(ph.PRIV_USERS[1])
+
+    def setUp(self):
+        self.work = ph.PrivWork(prefix="dovetail-hostile-")
+        self.addCleanup(self.work.cleanup)
+        # a deeper mail root, so that ../../ from a Maildir still lands inside the snapshot
+        self.work.mail = self.work.path / "mail" / "users"
+        self.work.mail.mkdir(parents=True)
+        self.work.write([ph.MailUser("alice", *self.vmail), ph.MailUser("bob", *self.u2),
+                         ph.MailUser("rooty", 0, 0), ph.MailUser("lowuid", 50, 50),
+                         ph.MailUser("sneaky", *self.vmail)])
+        self.outside = self.work.path / "rootonly"   # root-owned, world-readable
+        self.outside.mkdir()
+        self.before = self.work.snapshot()
+        self.tmp_before = set(os.listdir(tempfile.gettempdir()))
+
+    def new_paths(self) -> set[str]:
+        return self.work.snapshot() - self.before
+
+    def assert_only_below(self, allowed: list[str], why=""):
+        """Every new path lies below one of the allowed dirs (relative to the work dir)."""
+        for p in sorted(self.new_paths()):
+            self.assertTrue(any(p == a or p.startswith(a + "/") for a in allowed),
+                            f"{why}: {p} written outside {allowed}")
+            st = os.lstat(self.work.path / p)
+            self.assertNotEqual(st.st_uid, 0, f"{why}: {p} owned by root")
+        leaked = set(os.listdir(tempfile.gettempdir())) - self.tmp_before
+        self.assertFalse({n for n in leaked if "evil" in n or n == "b"}, f"{why}: /tmp gained {leaked}")
+
+    def assert_nothing_written(self, why=""):
+        self.assertEqual(self.new_paths(), set(), why)
+
+    def writer(self) -> Writer:
+        w = Writer(self.work.conf)
+        self.addCleanup(lambda: w.proc.poll() is None and w.proc.kill())
+        return w
+
+    def maildir_rel(self, user: str) -> str:
+        return os.path.relpath(self.work.maildir(user), self.work.path)
+
+    def new_files(self, user: str) -> list[Path]:
+        return [Path(d) / f for d, _, fs in os.walk(self.work.maildir(user))
+                if os.path.basename(d) == "new" for f in fs]
+
+    # -- requests the writer serves, carefully -------------------------------------------
+
+    def test_hostile_folder_names_stay_in_the_users_maildir(self):
+        names = ["../../evil", "../../../../../../tmp/evil", "a/b", "~root", "~root/evil", ".hidden",
+                 "..", ".", "/etc/evil", "x" * 10240, "bad\x01name", "bad\nname", "tab\tname",
+                 "INBOX/../../evil", "", "\x7f", b"\xff\xfe-not-utf8"]
+        w = self.writer()  # one channel: these are well-formed requests, served one by one
+        for name in names:
+            for autocreate in (True, False):
+                with self.subTest(name=repr(name)[:40], autocreate=autocreate):
+                    before = len(self.new_files("alice"))
+                    r = w.request([Target(A, name, autocreate, autocreate)])[0]
+                    # storage's one folder-name check: hostile names deliver to INBOX
+                    self.assertEqual((r.status, r.mailbox), (0, "INBOX"), r)
+                    self.assert_only_below([self.maildir_rel("alice")], repr(name)[:40])
+                    self.assertEqual(len(self.new_files("alice")), before + 1, r)
+                    self.assertEqual(os.path.dirname(r.filename), str(self.work.maildir("alice") / "new"))
+                    for f in self.new_files("alice"):
+                        st = f.stat()
+                        self.assertEqual((st.st_uid, st.st_gid), self.vmail, f)
+        rc, err = w.finish()
+        self.assertEqual(rc, 0, err)
+        # the control: an ordinary folder name is honoured
+        w = self.writer()
+        self.assertEqual(w.request([Target(A, "Work", True)])[0].mailbox, "Work")
+        self.assertEqual(w.finish()[0], 0)
+        self.assertEqual(len(list((self.work.maildir("alice") / ".Work" / "new").iterdir())), 1)
+
+    def test_users_the_writer_must_refuse(self):
+        table = [("nobody-such@test.example", 2), ("rooty@test.example", 2), ("lowuid@test.example", 1),
+                 ("alice", 2), ("../alice@test.example", 2), ("alice@test.example/../../evil", 2),
+                 ("*", 2), ("alice@test.example\x00bob", 2), ("%u", 2)]
+        w = self.writer()
+        for user, status in table:
+            with self.subTest(user=user):
+                r = w.request([Target(user, "INBOX", True)])[0]
+                self.assertEqual(r.status, status, str(r))
+                self.assert_nothing_written(user)
+        rc, err = w.finish()
+        self.assertEqual(rc, 0, err)
+
+    def test_each_target_written_as_its_own_user_only(self):
+        w = self.writer()
+        rs = w.request([Target(A), Target(B), Target("rooty@test.example"), Target(A, "Work", True)])
+        rc, err = w.finish()
+        self.assertEqual([r.status for r in rs], [0, 0, 2, 0], f"{rs}\n{err}")
+        self.assert_only_below([self.maildir_rel("alice"), self.maildir_rel("bob")])
+        for user, ids in (("alice", self.vmail), ("bob", self.u2)):
+            for f in self.new_files(user):
+                self.assertEqual((f.stat().st_uid, f.stat().st_gid), ids, f)
+                self.assertEqual(f.read_bytes(), b"X-Test: 1\n" + BODY)
+
+    def test_symlinked_maildir_does_not_lend_root_rights(self):
+        # A mail user (not the network process) can plant symlinks in their own home; the
+        # writer writes with the user's fs identity, so the kernel refuses foreign targets.
+        for target in (self.outside, self.work.home("bob")):
+            with self.subTest(target=target.name):
+                link = self.work.maildir("sneaky")
+                if link.is_symlink():
+                    link.unlink()
+                link.symlink_to(target)
+                self.before = self.work.snapshot()
+                w = self.writer()
+                r = w.request([Target("sneaky@test.example", "INBOX"), Target("sneaky@test.example", "Evil", True)])
+                rc, err = w.finish()
+                self.assertEqual(rc, 0, err)
+                self.assertEqual([x.status for x in r], [1, 1], f"{r}\n{err}")
+                self.assert_nothing_written(str(target))
+                self.assertEqual(os.listdir(target), [])
+
+    def test_body_in_a_regular_file_descriptor(self):
+        with tempfile.TemporaryFile(dir=self.work.path / "tmp") as f:
+            f.write(BODY)
+            f.flush()
+            self.before = self.work.snapshot()
+            w = self.writer()
+            w.send(ph.frame(ph.request_payload([Target(A)], rid=9, in_fd=True,
+                                               body_size=len(BODY), body_lfs=BODY.count(b"\n"))),
+                   [f.fileno()])
+            rid, rs = ph.decode_reply(w.sock.recv(1 << 20))
+            rc, err = w.finish()
+        self.assertEqual((rid, rs[0].status, rc), (9, 0, 0), f"{rs}\n{err}")
+        self.assertEqual([p.read_bytes() for p in self.new_files("alice")], [b"X-Test: 1\n" + BODY])
+
+    # -- frames that must kill the channel, with nothing written ----------------------------
+
+    def violations(self):
+        good = ph.request_payload([Target(A, "Work", True)], body=BODY)
+        in_fd = ph.request_payload([Target(A)], in_fd=True, body_size=len(BODY),
+                                   body_lfs=BODY.count(b"\n"))
+        long_name = ph.request_payload([Target(A, "y" * (16 * 1024 + 1), True)], body=BODY)
+        zero_targets = ph.request_payload([], body=BODY)
+        lfs_gt_size = ph.request_payload([Target(A)], body=BODY, body_lfs=len(BODY) + 1)
+        size_mismatch = ph.request_payload([Target(A)], body=BODY, body_size=len(BODY) + 1)
+        bad_flags = good.replace(b"Work\x01", b"Work\x07") if b"Work\x01" in good else None
+        r, wfd = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, wfd)
+        os.write(wfd, BODY)
+        dfd = os.open(self.work.path, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, dfd)
+        reg = tempfile.TemporaryFile(dir=self.work.path / "tmp")
+        self.addCleanup(reg.close)
+        reg.write(BODY)
+        reg.flush()
+        reg2 = tempfile.TemporaryFile(dir=self.work.path / "tmp")
+        self.addCleanup(reg2.close)
+        cases = [
+            ("garbage bytes", b"GET / HTTP/1.0\r\n\r\n", ()),
+            ("short header", ph.frame(good)[:7], ()),
+            ("truncated payload", ph.frame(good)[:-5], ()),
+            ("length says more", ph.frame(good, length=len(good) + 10), ()),
+            ("length says less", ph.frame(good, length=len(good) - 1), ()),
+            ("trailing bytes", ph.frame(good + b"\0")),
+            ("wrong magic", ph.frame(good, magic=0x57545645), ()),
+            ("wrong version 2", ph.frame(good, version=2), ()),
+            ("version 0", ph.frame(good, version=0), ()),
+            ("reply type sent to writer", ph.frame(good, mtype=ph.T_REPLY), ()),
+            ("unknown type", ph.frame(good, mtype=9), ()),
+            ("header only", ph.frame(b""), ()),
+            ("zero targets", ph.frame(zero_targets), ()),
+            ("target count 2^32-1", ph.frame(good[:8] + b"\xff\xff\xff\xff" + good[12:]), ()),
+            ("folder name > 16 KiB", ph.frame(long_name), ()),
+            ("line count > size", ph.frame(lfs_gt_size), ()),
+            ("inline size mismatch", ph.frame(size_mismatch), ()),
+            ("record > 192 KiB", ph.frame(good) + b"\0" * (200 * 1024), ()),
+            ("fd flag, no fd", ph.frame(in_fd), ()),
+            ("inline body plus fd", ph.frame(good), (reg.fileno(),)),
+            ("body fd is a pipe", ph.frame(in_fd), (r,)),
+            ("body fd is a directory", ph.frame(in_fd), (dfd,)),
+            ("two fds", ph.frame(in_fd), (reg.fileno(), reg2.fileno())),
+        ]
+        if bad_flags:
+            cases.append(("unknown target flags", ph.frame(bad_flags), ()))
+        return cases
+
+    def test_malformed_frames_close_the_channel_and_write_nothing(self):
+        self.assertTrue(os.path.isdir(self.work.home("alice")))
+        for case in self.violations():
+            name, data = case[0], case[1]
+            fds = case[2] if len(case) > 2 else ()
+            with self.subTest(case=name):
+                w = self.writer()
+                w.send(data, fds)
+                self.assertTrue(w.channel_closed(), f"{name}: the writer must close the channel")
+                rc, err = w.finish()
+                self.assertNotEqual(rc, 0, f"{name}: exit status\n{err}")
+                self.assertIn("dovetail-writer", err, name)
+                self.assert_nothing_written(name)
+
+    def test_violation_after_good_request_stops_further_work(self):
+        w = self.writer()
+        self.assertEqual(w.request([Target(A)])[0].status, 0)
+        w.send(ph.frame(ph.request_payload([Target(A)], body=BODY), version=2))
+        w.send(ph.frame(ph.request_payload([Target(A, "Later", True)], body=BODY)))
+        self.assertTrue(w.channel_closed())
+        rc, err = w.finish()
+        self.assertNotEqual(rc, 0, err)
+        self.assertEqual(len(self.new_files("alice")), 1, "only the request before the violation")
+
+    def test_orderly_close_exits_zero(self):
+        w = self.writer()
+        rc, err = w.finish()
+        self.assertEqual(rc, 0, err)
+        self.assert_nothing_written()
+
+
+if __name__ == "__main__":
+    unittest.main()
