@@ -96,10 +96,13 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
                std::function<void(smtp::Reply)> done) override {
     busy_ = true;
     auto handle = ctx_.handle();
-    deps_.pool->submit([this, handle, env, rcpt, done = std::move(done)]() mutable {
+    // The session does not touch the envelope while a handler call is outstanding, and the
+    // handle keeps the session alive: no copy (a copy per RCPT would be quadratic).
+    const mail::Envelope* envelope = &env;
+    deps_.pool->submit([this, handle, envelope, rcpt, done = std::move(done)]() mutable {
       std::optional<deliver::Outcome> refusal;
       try {
-        refusal = deps_.backend->check_recipient(env, rcpt);
+        refusal = deps_.backend->check_recipient(*envelope, rcpt);
       } catch (const std::exception& e) {
         base::log::error(log_prefix(), std::string("bug: RCPT lookup threw: ") + e.what());
         refusal = deliver::lookup_failed();
@@ -120,10 +123,12 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
     busy_ = true;
     auto handle = ctx_.handle();
     const mail::Spool* body = &spool;
-    deps_.pool->submit([this, handle, env, body, done = std::move(done)]() mutable {
+    const mail::Envelope* envelope = &env;
+    deps_.pool->submit([this, handle, envelope, body, done = std::move(done)]() mutable {
+      const mail::Envelope& txn = *envelope;
       std::vector<deliver::Outcome> outcomes;
       try {
-        outcomes = deps_.backend->deliver(env, *body);
+        outcomes = deps_.backend->deliver(txn, *body);
       } catch (const std::exception& e) {
         base::log::error(log_prefix(), std::string("bug: delivery threw: ") + e.what());
         outcomes.clear();
@@ -132,11 +137,11 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
         outcomes.clear();
       }
       std::vector<smtp::Reply> replies;
-      replies.reserve(env.recipients.size());
-      for (size_t i = 0; i < env.recipients.size(); ++i) {
+      replies.reserve(txn.recipients.size());
+      for (size_t i = 0; i < txn.recipients.size(); ++i) {
         // A short answer from the engine is a bug; never claim success for a missing outcome.
         deliver::Outcome o = i < outcomes.size() ? outcomes[i] : deliver::Outcome(deliver::TempFail{});
-        replies.push_back(data_reply(env.recipients[i], o));
+        replies.push_back(data_reply(txn.recipients[i], o));
       }
       handle.post([this, replies = std::move(replies), done = std::move(done)]() mutable {
         busy_ = false;
