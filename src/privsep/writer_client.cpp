@@ -33,7 +33,8 @@ void WriterClient::kill(const std::string& why) {
     if (!dead_.exchange(true)) {
       first = true;
       death_reason_ = why;
-      base::log::error("lmtp: ", "privileged writer channel failed: " + why);
+      // Our own destructor shuts the socket down: that is a shutdown, not a failure to report.
+      if (!closing_) base::log::error("lmtp: ", "privileged writer channel failed: " + why);
     }
     cv_.notify_all();
   }

@@ -25,8 +25,12 @@ struct WriterOptions {
 };
 
 int run_writer(const WriterOptions& o) {
-  // Die with the network process; SIGTERM/SIGHUP meant for the daemon are not ours.
+  // Die with the network process; SIGTERM/SIGHUP meant for the daemon are not ours. A service
+  // manager that signals the whole group (systemd's KillMode=control-group) must not kill the
+  // writer under deliveries the network process is still finishing: the writer ends when the
+  // network process closes the channel (or dies: PDEATHSIG).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGHUP, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
