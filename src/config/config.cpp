@@ -12,6 +12,8 @@ namespace dovetail::config {
 namespace {
 
 bool matches(const FilterSpec& spec, const Filter& f) {
+  // local_name blocks select by TLS SNI name, which LMTP connections do not send.
+  if (!spec.local_name.empty()) return false;
   if (!spec.protocol.empty()) {
     if (spec.protocol.front() == '!') {
       if (f.protocol == std::string_view(spec.protocol).substr(1)) return false;

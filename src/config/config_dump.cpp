@@ -220,6 +220,7 @@ std::string filter_header(const FilterSpec& spec, int& depth, std::string& closi
   };
   if (spec.local) open("local " + spec.local->text);
   if (spec.remote) open("remote " + spec.remote->text);
+  if (!spec.local_name.empty()) open("local_name " + spec.local_name);
   if (!spec.protocol.empty()) open("protocol " + spec.protocol);
   return out;
 }

@@ -84,7 +84,7 @@ bool FilterSpec::same_as(const FilterSpec& o) const {
     if (x.has_value() != y.has_value()) return false;
     return !x || (x->v6 == y->v6 && x->bits == y->bits && x->addr == y->addr);
   };
-  return protocol == o.protocol && net_eq(local, o.local) && net_eq(remote, o.remote);
+  return protocol == o.protocol && local_name == o.local_name && net_eq(local, o.local) && net_eq(remote, o.remote);
 }
 
 bool FilterSpec::less_specific_than(const FilterSpec& o) const {
@@ -92,6 +92,7 @@ bool FilterSpec::less_specific_than(const FilterSpec& o) const {
   if (lb != olb) return lb < olb;
   unsigned rb = remote ? remote->bits + 1 : 0, orb = o.remote ? o.remote->bits + 1 : 0;
   if (rb != orb) return rb < orb;
+  if (local_name.empty() != o.local_name.empty()) return local_name.empty();
   return protocol.empty() && !o.protocol.empty();
 }
 
@@ -420,6 +421,11 @@ class Parser {
     if (type == "protocol") {
       if (!spec.protocol.empty()) return fail_at(loc, "Nested protocol { protocol { .. } } block not allowed");
       spec.protocol = name;
+    } else if (type == "local_name") {
+      if (!spec.protocol.empty())
+        return fail_at(loc, "protocol { local_name { .. } } not allowed (use local_name { protocol { .. } } instead)");
+      if (!spec.local_name.empty()) return fail_at(loc, "Nested local_name { local_name { .. } } block not allowed");
+      spec.local_name = name;
     } else {
       if (!spec.protocol.empty())
         return fail_at(loc, "protocol { " + type + " { .. } } not allowed (use " + type + " { protocol { .. } } instead)");
@@ -441,7 +447,8 @@ class Parser {
   }
 
   base::Status open_section(std::string type, std::string name, const Loc& loc) {
-    if (type == "protocol" || type == "local" || type == "remote") return open_filter(type, name, loc);
+    if (type == "protocol" || type == "local" || type == "remote" || type == "local_name")
+      return open_filter(type, name, loc);
     const Frame& f = stack_.back();
     const std::string& parent = f.section->type;
     bool ok = false;

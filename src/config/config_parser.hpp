@@ -5,7 +5,7 @@
 // `$key` / `$ENV:NAME` references (whole space-separated words, unquoted values only),
 // `!include` / `!include_try` with globs relative to the including file (cycles are errors),
 // sections with optional names, repeated passdb/userdb, free-form plugin/dict blocks, and the
-// filters `protocol NAME {}`, `local IP[/bits] {}`, `remote IP[/bits] {}`.
+// filters `protocol NAME {}`, `local IP[/bits] {}`, `remote IP[/bits] {}`, `local_name NAME {}`.
 // Keys are validated against Dovecot 2.3's key list (dovecot_keys.hpp) plus Dovetail's own rows.
 // Depends on: base, config/dovecot_keys, config/settings_table. Error contract: Error::config
 // with "file:line: message" (Dovecot's wording after the prefix). Threading: no shared state;

@@ -60,6 +60,7 @@ struct IpNet {
 
 struct FilterSpec {
   std::string protocol;          // "" = any; "!imap" = anything but imap
+  std::string local_name;        // `local_name NAME {}` (TLS SNI); "" = any
   std::optional<IpNet> local;
   std::optional<IpNet> remote;
   bool same_as(const FilterSpec& o) const;

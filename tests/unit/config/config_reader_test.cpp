@@ -285,6 +285,15 @@ remote 2001:db8::/32 {
   EXPECT_EQ((*cfg)->resolve({"lmtp", "10.9.9.9", "1.2.3.4"}).get(), (*cfg)->resolve({"lmtp", "10.2.2.2", ""}).get());
 }
 
+TEST(ConfigReader, LocalNameBlocksLoadButNeverMatchLmtp) {
+  auto cfg = load_config_string(
+      "hostname = global\nlocal_name imap.example.org {\n  hostname = sni\n}\n"
+      "local 10.0.0.0/8 {\n  local_name mx.example.org {\n    hostname = sni2\n  }\n}\n",
+      "sni.conf");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ((*cfg)->resolve({"lmtp", "10.0.0.1", "10.0.0.2"})->hostname, "global");
+}
+
 TEST(ConfigReader, SelfReferenceInsideFilterSeesGlobalValue) {
   auto cfg = load_config_string("protocols = imap\nprotocol lmtp {\n  protocols = $protocols lmtp\n}\n", "p.conf");
   ASSERT_TRUE(cfg) << cfg.error().message;
