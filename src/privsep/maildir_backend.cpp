@@ -25,6 +25,20 @@ TargetResult failed(TargetStatus status, std::string reason) {
 
 }  // namespace
 
+bool acceptable_user_name(std::string_view user) {
+  if (user.empty()) return false;
+  for (unsigned char c : user)
+    if (c < 0x20 || c == 0x7f || c == '/') return false;
+  size_t start = 0;
+  for (;;) {
+    size_t at = user.find('@', start);
+    std::string_view part = user.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    if (part == "." || part == "..") return false;
+    if (at == std::string_view::npos) return true;
+    start = at + 1;
+  }
+}
+
 MaildirBackend::MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync)
     : resolver_(std::move(resolver)), fsync_(fsync) {}
 
@@ -43,6 +57,10 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
   std::map<std::pair<uid_t, gid_t>, std::vector<size_t>> groups;
   for (size_t i = 0; i < request.targets.size(); ++i) {
     const auto& t = request.targets[i];
+    if (!acceptable_user_name(t.user)) {
+      reply.results[i] = failed(TargetStatus::kPermFail, "invalid user name (a path step or control byte)");
+      continue;
+    }
     mail::Recipient rcpt;
     rcpt.id = "writer";
     auto r = resolver_->resolve(env, rcpt, {.user = t.user});

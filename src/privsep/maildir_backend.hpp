@@ -6,11 +6,15 @@
 // (ScopedFsIdentity) with storage::MaildirWriter — hard links within one uid/gid group.
 // Error contract: one TargetResult per target; unknown users are kPermFail, anything else
 // unclassified kTempFail. Threading: thread-safe (the engine and writer are).
-// Security: folder names are validated by storage (hostile names → INBOX); the kernel
-// enforces the user's own permissions on every path.
+// Security: a user name with '/', a control byte or a "." / ".." part between '@'s is
+// refused before any lookup: a userdb that accepts any name (static with allow_all_users)
+// would otherwise expand it into mail_location's %u/%n/%d and walk out of the mail root.
+// Folder names are validated by storage (hostile names → INBOX); the kernel enforces the
+// user's own permissions on every path.
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "deliver/engine.hpp"
 #include "privsep/writer_service.hpp"
@@ -27,5 +31,8 @@ class MaildirBackend : public WriterBackend {
   std::shared_ptr<const deliver::Engine> resolver_;
   storage::FsyncMode fsync_;
 };
+
+// Whether the writer accepts `user` as a lookup key at all (see Security above).
+[[nodiscard]] bool acceptable_user_name(std::string_view user);
 
 }  // namespace dovetail::privsep

@@ -161,6 +161,36 @@ class WriterHostileTest(unittest.TestCase):
         rc, err = w.finish()
         self.assertEqual(rc, 0, err)
 
+    def test_user_names_are_not_paths_with_a_userdb_that_takes_any_name(self):
+        # static + allow_all_users resolves ANY name, and mail_location expands %n/%d from it:
+        # the writer must refuse names that are path steps before they reach the expansion.
+        conf = self.work.conf.read_text()
+        conf = conf.replace("mail_location = maildir:~/Maildir",
+                            f"mail_location = maildir:{self.work.mail}/%d/%n/Maildir")
+        start = conf.index("userdb {")
+        end = conf.index("}", start) + 1
+        conf = conf[:start] + ("userdb {\n  driver = static\n"
+                               "  args = uid=vmail gid=vmail allow_all_users=yes\n}") + conf[end:]
+        self.work.conf.write_text(conf)
+        os.chown(self.work.mail, *self.vmail)
+        os.chown(self.work.mail.parent, *self.vmail)
+        self.before = self.work.snapshot()
+        w = self.writer()
+        for user in ["../../../../../../../tmp/dovetail-evil@x", "x@../../dovetail-evil",
+                     "a/b@c", "..@test.example", "x@..", ".@.", "bad\x01@x", "bad\n@x"]:
+            with self.subTest(user=user):
+                r = w.request([Target(user)])[0]
+                self.assertEqual(r.status, 2, str(r))
+                self.assert_nothing_written(user)
+        r = w.request([Target("carol@test.example")])[0]  # the control: an ordinary name
+        self.assertEqual(r.status, 0, str(r))
+        rc, err = w.finish()
+        self.assertEqual(rc, 0, err)
+        self.assert_only_below([os.path.relpath(self.work.mail / "test.example" / "carol" / "Maildir",
+                                                self.work.path)] + ["mail/users/test.example",
+                                                                    "mail/users/test.example/carol"])
+        self.assertFalse(any(n.startswith("dovetail-evil") for n in os.listdir(tempfile.gettempdir())))
+
     def test_each_target_written_as_its_own_user_only(self):
         w = self.writer()
         rs = w.request([Target(A), Target(B), Target("rooty@test.example"), Target(A, "Work", True)])
