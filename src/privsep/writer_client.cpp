@@ -36,7 +36,7 @@ void WriterClient::kill(const std::string& why) {
       // Our own destructor shuts the socket down: that is a shutdown, not a failure to report.
       if (!closing_) base::log::error("lmtp: ", "privileged writer channel failed: " + why);
     }
-    cv_.notify_all();
+    for (auto& [id, pending] : pending_) pending->cv.notify_one();
   }
   if (first && on_death_ && !closing_) on_death_();
 }
@@ -55,8 +55,8 @@ void WriterClient::read_loop() {
       if (it != pending_.end()) {
         known = true;
         it->second->reply = std::move(*reply);
+        it->second->cv.notify_one();
         pending_.erase(it);
-        cv_.notify_all();
       }
     }
     if (!known) return kill("reply for unknown request id");
@@ -84,7 +84,7 @@ base::Result<DeliverReply> WriterClient::deliver(DeliverRequest request, int bod
     pending_.erase(id);
     return base::fail(base::Error::temporary("privileged writer send failed: " + sent.error().message));
   }
-  cv_.wait(lock, [&] { return pending.reply.has_value() || dead_.load(); });
+  pending.cv.wait(lock, [&] { return pending.reply.has_value() || dead_.load(); });
   if (!pending.reply) {
     pending_.erase(id);
     return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));

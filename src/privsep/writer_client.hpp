@@ -38,8 +38,12 @@ class WriterClient {
   void set_on_death(std::function<void()> fn) { on_death_ = std::move(fn); }
 
  private:
+  // Each waiting caller has its own condition variable: a reply wakes exactly the thread it
+  // is for (one shared cv + notify_all woke every waiting delivery thread per reply, which
+  // cost the writer mode ~20 % more CPU per message in context switches).
   struct Pending {
     std::optional<DeliverReply> reply;
+    std::condition_variable cv;
   };
   void read_loop();
   void kill(const std::string& why);
@@ -47,7 +51,6 @@ class WriterClient {
   base::UniqueFd sock_;
   std::mutex send_mutex_;
   std::mutex mutex_;
-  std::condition_variable cv_;
   std::map<uint64_t, Pending*> pending_;
   uint64_t next_id_ = 1;
   std::atomic<bool> dead_{false};
