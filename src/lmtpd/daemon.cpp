@@ -54,6 +54,22 @@ void raise_fd_limit() {
   }
 }
 
+// Dovecot settings that parse but do nothing here (IMAP, POP3, other services) are named in
+// one warning line, so an admin migrating a full dovecot.conf sees what Dovetail skips.
+void announce_config_notes(const SettingsSource& source) {
+  auto ignored = source.ignored_keys();
+  if (!ignored.empty()) {
+    std::string line = "settings known to Dovecot but not used by Dovetail (ignored): ";
+    for (size_t i = 0; i < ignored.size(); ++i) line += (i ? ", " : "") + ignored[i];
+    std::fprintf(stderr, "dovetail: Warning: %s\n", line.c_str());
+    base::log::warning("dovetail: ", line);
+  }
+  for (const auto& w : source.warnings()) {
+    std::fprintf(stderr, "dovetail: Warning: %s\n", w.c_str());
+    base::log::warning("dovetail: ", w);
+  }
+}
+
 void print_err(const std::string& line) { std::fprintf(stderr, "%s%s\n", kPrefix, line.c_str()); }
 
 }  // namespace
@@ -67,6 +83,7 @@ int run_daemon(const DaemonOptions& options) {
   std::shared_ptr<SettingsSource> source = std::move(*source_r);
   config::SettingsPtr lmtp = source->lmtp();
   base::log::configure(log_config_for(*lmtp, *source->global()));
+  announce_config_notes(*source);
 
   auto specs = listeners_from_settings(*lmtp);
   if (!specs) {

@@ -26,6 +26,9 @@ config::ConfigPtr SettingsSource::current() const {
   return config_;
 }
 
+std::vector<std::string> SettingsSource::ignored_keys() const { return current()->ignored_keys(); }
+std::vector<std::string> SettingsSource::warnings() const { return current()->warnings(); }
+
 config::SettingsPtr SettingsSource::lmtp() const { return current()->resolve({"lmtp", "", ""}); }
 
 config::SettingsPtr SettingsSource::global() const { return current()->global(); }

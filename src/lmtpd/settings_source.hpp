@@ -31,6 +31,9 @@ class SettingsSource {
   config::SettingsPtr global() const;
   config::SettingsPtr for_connection(const std::string& local_ip, const std::string& remote_ip);
 
+  // Keys Dovecot knows that Dovetail does not act on, and non-fatal config warnings.
+  std::vector<std::string> ignored_keys() const;
+  std::vector<std::string> warnings() const;
   // Loads the file again; `validate` sees the candidate before it replaces the current one.
   [[nodiscard]] base::Status reload(
       const std::function<base::Status(const SettingsSource& candidate)>& validate = {});
