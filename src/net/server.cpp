@@ -39,10 +39,12 @@ class ConnectionBase {
 };
 
 // Per event thread: its io_context and the connections living on it (for shutdown).
+// `context` is declared last so it is destroyed first: destroying it destroys uninvoked
+// handlers, which may destroy connections, which unregister under `mutex`.
 struct Slot {
-  asio::io_context context{1};
   std::mutex mutex;
   std::list<std::weak_ptr<ConnectionBase>> connections;
+  asio::io_context context{1};
 };
 }  // namespace
 
@@ -441,6 +443,17 @@ Server::Server(ServerOptions options) : impl_(std::make_shared<Impl>(options)) {
 
 Server::~Server() {
   for (auto& s : impl_->unix_specs) ::unlink(s.path.c_str());
+  // Pending handlers (accepts, signal waits, posted completions) hold the state alive; the
+  // event threads are gone, so destroy the I/O objects, then the contexts with their
+  // uninvoked handlers (Asio's documented shared_ptr pattern). This breaks the cycle.
+  impl_->finished.store(true);  // no finish() from connections destroyed below
+  impl_->signals.reset();
+  impl_->tcp_acceptors.clear();
+  impl_->unix_acceptors.clear();
+  impl_->guards.clear();
+  auto slots = std::move(impl_->slots);
+  slots.clear();
+  impl_->factory = nullptr;
 }
 
 base::Result<std::vector<ListenSpec>> Server::listen(const std::vector<ListenSpec>& specs) {
