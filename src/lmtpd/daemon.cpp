@@ -85,7 +85,7 @@ int run_daemon(const DaemonOptions& options) {
   base::log::configure(log_config_for(*lmtp, *source->global()));
   announce_config_notes(*source);
 
-  auto specs = listeners_from_settings(*lmtp);
+  auto specs = listeners_from_settings(*lmtp, source->listen());
   if (!specs) {
     print_err((options.config_path.empty() ? std::string("built-in config") : options.config_path) +
               ": " + specs.error().message);

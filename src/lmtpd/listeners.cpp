@@ -4,7 +4,8 @@
 
 namespace dovetail::lmtpd {
 
-base::Result<std::vector<net::ListenSpec>> listeners_from_settings(const config::Settings& settings) {
+base::Result<std::vector<net::ListenSpec>> listeners_from_settings(const config::Settings& settings,
+                                                                   const std::string& listen) {
   std::vector<net::ListenSpec> out;
   const bool lmtp_enabled = std::find(settings.protocols.begin(), settings.protocols.end(),
                                       "lmtp") != settings.protocols.end();
@@ -12,7 +13,8 @@ base::Result<std::vector<net::ListenSpec>> listeners_from_settings(const config:
   const config::Service* service = settings.find_service("lmtp");
   if (service) {
     for (const auto& inet : service->inet_listeners) {
-      auto addrs = net::expand_inet_addresses(inet.address);
+      auto addrs = net::expand_inet_addresses(inet.address.empty() ? std::vector<std::string>{listen}
+                                                                   : inet.address);
       if (!addrs)
         return base::fail(base::Error::config("service lmtp inet_listener " + inet.name + ": " +
                                               addrs.error().message));

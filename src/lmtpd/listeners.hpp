@@ -1,7 +1,7 @@
 // listeners.hpp — `service lmtp { inet_listener … unix_listener … }` -> net::ListenSpec list.
 //
 // Purpose: Dovecot's listener rules in one tested function: several inet_listeners, each
-// with several addresses (`*` = all IPv4, `::` = all IPv6, empty = both) and one port;
+// with several addresses (`*` = all IPv4, `::` = all IPv6, empty = `listen`) and one port;
 // unix_listeners relative to base_dir unless absolute; the default `$base_dir/lmtp`
 // (mode 0666, as Dovecot's lmtp service) whenever `protocols` contains lmtp.
 // Dovetail difference: `port = 0` binds a kernel-chosen port (and the daemon prints it)
@@ -18,7 +18,9 @@
 
 namespace dovetail::lmtpd {
 
+// `listen` is Dovecot's top-level `listen` setting: the addresses of an inet_listener that
+// names none (default "*, ::").
 [[nodiscard]] base::Result<std::vector<net::ListenSpec>> listeners_from_settings(
-    const config::Settings& settings);
+    const config::Settings& settings, const std::string& listen = "*, ::");
 
 }  // namespace dovetail::lmtpd

@@ -31,6 +31,11 @@ std::vector<std::string> SettingsSource::warnings() const { return current()->wa
 
 config::SettingsPtr SettingsSource::lmtp() const { return current()->resolve({"lmtp", "", ""}); }
 
+std::string SettingsSource::listen() const {
+  const config::Assignment* a = current()->tree().root.find("listen");
+  return a ? a->value : std::string("*, ::");
+}
+
 config::SettingsPtr SettingsSource::global() const { return current()->global(); }
 
 config::SettingsPtr SettingsSource::for_connection(const std::string& local_ip,

@@ -29,6 +29,8 @@ class SettingsSource {
   config::SettingsPtr lmtp() const;
   // Settings outside any protocol filter (log paths unless `executable = lmtp -L`).
   config::SettingsPtr global() const;
+  // Dovecot's top-level `listen` (default "*, ::"): addresses for inet_listeners naming none.
+  std::string listen() const;
   config::SettingsPtr for_connection(const std::string& local_ip, const std::string& remote_ip);
 
   // Keys Dovecot knows that Dovetail does not act on, and non-fatal config warnings.

@@ -189,6 +189,21 @@ class Sockets(dh.DaemonTestCase):
         self.assertIn(f"unix:{work.base_dir}/lmtp", r.stderr)
         self.assertIn("another process is listening", r.stderr)
 
+    def test_listener_without_address_uses_top_level_listen(self):
+        def drop_address(server):
+            orig = server.work.write
+            def write(setup, port):
+                conf = orig(setup, port)
+                text = "\n".join(l for l in conf.read_text().splitlines()
+                                 if not l.strip().startswith("address ="))
+                conf.write_text(text + "\n")  # the harness config has `listen = 127.0.0.1`
+                return conf
+            server.work.write = write
+        server = self.start_server(tl.Setup(ipv6=False), before_start=drop_address)
+        listening = [l for l in server.stderr_lines if "listening on" in l]
+        self.assertEqual([l for l in listening if "unix:" not in l],
+                         [f"dovetail: listening on 127.0.0.1:{server.endpoints.tcp[1]}"], listening)
+
     def test_port_in_use_is_a_clear_startup_error(self):
         work = tl.Workdir()
         self.addCleanup(work.cleanup)

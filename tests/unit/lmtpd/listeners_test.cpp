@@ -67,6 +67,15 @@ TEST(ListenersFromSettings, UnixListenerAttributes) {
   EXPECT_EQ((*r)[1].mode, 0666u);
 }
 
+TEST(ListenersFromSettings, EmptyAddressUsesTopLevelListen) {
+  config::Service svc;
+  svc.name = "lmtp";
+  svc.inet_listeners = {{"lmtp", {}, 24}, {"other", {"::1"}, 25}};
+  auto r = listeners_from_settings(with_service(svc), "127.0.0.1");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(described(*r), (std::vector<std::string>{"127.0.0.1:24", "[::1]:25", "unix:/run/dt/lmtp"}));
+}
+
 TEST(ListenersFromSettings, NoLmtpProtocolNoListeners) {
   config::Service svc;
   svc.name = "lmtp";
