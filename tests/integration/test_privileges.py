@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import stat
+import time
 import unittest
 from pathlib import Path
 
@@ -203,6 +205,40 @@ class Mode2Writer(ModeCase):
         roots = [p for p in tree if 0 in ph.proc_status(p).uids]
         self.assertEqual(roots, [writer], "the writer is the only process with a root uid")
         self.assertTrue(self.daemon.wait_log(rf"privilege-separated.*runs as {name}"), self.daemon.log())
+
+
+class Mode2Shutdown(ModeCase):
+    """The writer ends with the network process, also when the whole group gets SIGTERM."""
+
+    @classmethod
+    def make_daemon(cls):
+        cls.work.write([ph.MailUser("alice", *cls.u1)])
+        return ph.Daemon(cls.work.conf)
+
+    def test_group_sigterm_stops_both_after_delivering(self):
+        tree = ph.process_tree(self.daemon.pid)
+        self.assertEqual(len(tree), 2, tree)
+        writer = tree[1] if tree[0] == self.daemon.pid else tree[0]
+        def ignores_sigterm():  # the writer sets its dispositions first thing after exec
+            for line in Path(f"/proc/{writer}/status").read_text().splitlines():
+                if line.startswith("SigIgn:"):
+                    return int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1))
+            return 0
+        deadline = time.monotonic() + 10
+        while not ignores_sigterm() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertTrue(ignores_sigterm(), "the writer ignores SIGTERM")
+        os.kill(writer, signal.SIGTERM)  # meant for the daemon, not for the writer: ignored
+        self.deliver_ok([ALICE])
+        os.killpg(self.daemon.pid, signal.SIGTERM)  # what a service manager does
+        self.assertIsNotNone(self.daemon.proc.wait(15))
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{writer}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(Path(f"/proc/{writer}").exists(), "the writer outlived the daemon")
+        self.assertIsNone(self.daemon.wait_log(r"writer channel failed", timeout=0.1),
+                          "an orderly stop is not a writer failure\n" + self.daemon.log())
+        self.assert_delivered("alice", "")
 
 
 class Mode3OrdinaryUser(ModeCase):
