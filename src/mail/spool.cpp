@@ -60,7 +60,10 @@ base::Status Spool::append(std::string_view bytes) {
     memory_.append(bytes);
   }
   size_ += bytes.size();
-  lfs_ += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+  for (char c : bytes) {
+    if (c == '\n' && !last_cr_) ++lfs_;
+    last_cr_ = c == '\r';
+  }
   return {};
 }
 
@@ -92,6 +95,7 @@ void Spool::clear() {
   std::string().swap(memory_);
   size_ = 0;
   lfs_ = 0;
+  last_cr_ = false;
 }
 
 }  // namespace dovetail::mail

@@ -32,7 +32,9 @@ class Spool {
   [[nodiscard]] base::Status finish();
 
   uint64_t size() const { return size_; }          // octets stored (the maildir S=)
-  uint64_t line_feeds() const { return lfs_; }     // '\n' count: S + line_feeds = CRLF size (W=)
+  // LFs not preceded by CR (storage/body.hpp): S + line_feeds = CRLF size (W=). A stored
+  // "\r\n" (left by "\r\r\n" on the wire) already is CRLF and adds nothing to W=.
+  uint64_t line_feeds() const { return lfs_; }
   bool in_memory() const { return !fd_.valid(); }
   std::string_view memory() const { return memory_; }  // valid only when in_memory()
   int fd() const { return fd_.get(); }                 // valid only when !in_memory()
@@ -52,6 +54,7 @@ class Spool {
   base::UniqueFd fd_;
   uint64_t size_ = 0;
   uint64_t lfs_ = 0;
+  bool last_cr_ = false;  // the last appended octet was CR (a CRLF may span two appends)
 };
 
 }  // namespace dovetail::mail

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "testlib/temp_dir.hpp"
 
@@ -83,6 +85,37 @@ TEST(Spool, ReadPastEndIsZero) {
   EXPECT_EQ(*s.read_at(3, b, 4), 0u);
   EXPECT_EQ(*s.read_at(99, b, 4), 0u);
   EXPECT_EQ(*s.read_at(1, b, 4), 2u);
+}
+
+// W= counts only the LFs a CRLF conversion would grow: a stored "\r\n" (from "\r\r\n" on the
+// wire) is already CRLF. The CR may end one append and its LF start the next.
+TEST(Spool, LineFeedsSkipStoredCrlfAcrossAppends) {
+  struct Case {
+    std::vector<std::string> parts;
+    uint64_t want;
+  };
+  const Case cases[] = {
+      {{"a\nb\n"}, 2},
+      {{"a\r\nb\n"}, 1},
+      {{"a\r", "\nb\n"}, 1},
+      {{"a\r", "", "\n"}, 0},
+      {{"\n", "\n"}, 2},
+      {{"a\r\r\n\n"}, 1},
+      {{"\rx\n"}, 1},
+  };
+  testlib::TempDir dir;
+  for (const auto& c : cases) {
+    for (uint64_t limit : {uint64_t{1}, uint64_t{1024}}) {  // file-backed and in memory
+      Spool s(limit, dir.str());
+      for (const auto& p : c.parts) ASSERT_TRUE(s.append(p));
+      EXPECT_EQ(s.line_feeds(), c.want) << c.parts.size() << " parts, limit " << limit;
+    }
+  }
+  Spool s(1024, dir.str());
+  ASSERT_TRUE(s.append("a\r"));
+  s.clear();
+  ASSERT_TRUE(s.append("\n"));
+  EXPECT_EQ(s.line_feeds(), 1u);  // clear() forgets the trailing CR
 }
 
 }  // namespace
