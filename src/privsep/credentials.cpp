@@ -1,6 +1,7 @@
 #include "privsep/credentials.hpp"
 
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
@@ -63,6 +64,29 @@ base::Status drop_privileges(const Identity& to) {
   if (!caps) return base::fail(caps.error());
   if (caps->effective != 0 || caps->permitted != 0)
     return base::fail(base::Error::internal("capabilities left after dropping privileges"));
+  return {};
+}
+
+base::Status limit_writer_capabilities() {
+  if (::geteuid() != 0) return {};
+  for (int cap = 0; cap < 64; ++cap) {
+    if (kWriterCapabilities & (1ULL << cap)) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      if (errno == EINVAL) break;  // past CAP_LAST_CAP of this kernel
+      return base::fail(base::Error::from_errno(errno, "PR_CAPBSET_DROP"));
+    }
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  data[0].effective = data[0].permitted = static_cast<uint32_t>(kWriterCapabilities);
+  data[1].effective = data[1].permitted = static_cast<uint32_t>(kWriterCapabilities >> 32);
+  if (::syscall(SYS_capset, &header, data) != 0) return base::fail(base::Error::from_errno(errno, "capset"));
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return base::fail(base::Error::from_errno(errno, "PR_SET_NO_NEW_PRIVS"));
+  auto caps = read_capabilities();
+  if (!caps) return base::fail(caps.error());
+  if ((caps->effective | caps->permitted) & ~kWriterCapabilities)
+    return base::fail(base::Error::internal("capabilities left beyond the writer's set"));
   return {};
 }
 

@@ -34,6 +34,15 @@ struct Identity {
 
 [[nodiscard]] base::Status drop_privileges(const Identity& to);
 
+// The privileged writer keeps uid 0 but only the capabilities writing as other users needs:
+// CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID (reading its
+// config/userdb; inactive while a thread's fsuid is a mail user), CAP_SETGID, CAP_SETUID
+// (setfsuid/setfsgid/setgroups). Everything else (ptrace, modules, mounts, raw sockets, ...)
+// leaves the bounding, permitted, effective, inheritable and ambient sets, and no_new_privs
+// is set. Capabilities are per thread: call before any thread starts. No-op when not root.
+inline constexpr unsigned long long kWriterCapabilities = 0xdf;  // bits 0-4, 6, 7
+[[nodiscard]] base::Status limit_writer_capabilities();
+
 // Capability sets of this process from /proc/self/status (CapEff, CapPrm), for checks/tests.
 struct CapabilityState {
   unsigned long long effective = 0;

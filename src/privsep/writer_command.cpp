@@ -12,6 +12,7 @@
 #include "base/log.hpp"
 #include "config/config.hpp"
 #include "deliver/engine_factory.hpp"
+#include "privsep/credentials.hpp"
 #include "privsep/maildir_backend.hpp"
 #include "privsep/writer_service.hpp"
 
@@ -35,6 +36,10 @@ int run_writer(const WriterOptions& o) {
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
   if (o.channel_fd < 0) return EX_USAGE;
+  if (auto st = limit_writer_capabilities(); !st) {
+    std::fprintf(stderr, "dovetail writer: %s\n", st.error().message.c_str());
+    return EX_OSERR;
+  }
   auto cfg = o.config.empty()
                  ? config::load_config_string(config::embedded_default_config(::geteuid() == 0),
                                               std::string(config::kEmbeddedConfigName))

@@ -274,6 +274,7 @@ class ProcStatus:
     groups: tuple[int, ...]
     cap_eff: int
     cap_prm: int
+    cap_bnd: int
     no_new_privs: int | None
 
 
@@ -290,6 +291,7 @@ def proc_status(pid: int, tid: int | None = None) -> ProcStatus:
         groups=tuple(int(x) for x in fields.get("Groups", "").split()),
         cap_eff=int(fields["CapEff"], 16),
         cap_prm=int(fields["CapPrm"], 16),
+        cap_bnd=int(fields["CapBnd"], 16),
         no_new_privs=int(fields["NoNewPrivs"]) if "NoNewPrivs" in fields else None)
 
 

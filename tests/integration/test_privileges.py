@@ -24,6 +24,7 @@ from pathlib import Path
 import dovetail_testlib as tl
 import privsep_helpers as ph
 
+WRITER_CAPS = 0xDF  # bits 0-4 (CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID), 6, 7 (SETGID, SETUID)
 ALICE, BOB, MALLORY = "alice@test.example", "bob@test.example", "mallory@test.example"
 
 
@@ -204,6 +205,14 @@ class Mode2Writer(ModeCase):
         self.assertEqual(ph.proc_status(self.daemon.pid).no_new_privs, 1, "NoNewPrivs")
         roots = [p for p in tree if 0 in ph.proc_status(p).uids]
         self.assertEqual(roots, [writer], "the writer is the only process with a root uid")
+        # ... and even it keeps only what writing as other users needs: CAP_CHOWN,
+        # DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, SETGID, SETUID (no SYS_ADMIN,
+        # SYS_PTRACE, SYS_MODULE, NET_*, ...), in every thread, with no_new_privs.
+        for tid in ph.threads_of(writer):
+            w = ph.proc_status(writer, tid)
+            self.assertEqual((w.cap_eff | w.cap_prm | w.cap_bnd) & ~WRITER_CAPS, 0,
+                             f"writer thread {tid}: CapEff {w.cap_eff:x} CapPrm {w.cap_prm:x} CapBnd {w.cap_bnd:x}")
+            self.assertEqual(w.no_new_privs, 1)
         self.assertTrue(self.daemon.wait_log(rf"privilege-separated.*runs as {name}"), self.daemon.log())
 
 
