@@ -1,12 +1,16 @@
 #include "privsep/process_setup.hpp"
 
+#include <poll.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <string>
 
 #include "base/log.hpp"
 #include "privsep/channel.hpp"
 #include "privsep/credentials.hpp"
+#include "privsep/wire.hpp"
 
 namespace dovetail::privsep {
 namespace {
@@ -25,6 +29,20 @@ base::Result<int> spawn_writer(base::UniqueFd child_end, const std::string& conf
     ::_exit(127);
   }
   return static_cast<int>(pid);
+}
+
+base::Status wait_until_ready(int sock) {
+  pollfd pfd{sock, POLLIN, 0};
+  int n;
+  do {
+    n = ::poll(&pfd, 1, 30000);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return base::fail(base::Error::temporary("privileged writer did not start within 30 s"));
+  auto got = recv_frame(sock);
+  if (!got) return base::fail(base::Error::config("privileged writer failed to start (its error is above)"));
+  if (got->fd.valid()) return base::fail(base::Error::internal("privileged writer sent a descriptor"));
+  if (auto st = decode_ready(got->frame); !st) return base::fail(st.error());
+  return {};
 }
 
 }  // namespace
@@ -66,6 +84,9 @@ base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, con
   auto pid = spawn_writer(std::move(pair->second), config_path);
   if (!pid) return base::fail(pid.error());
   out.writer_pid = *pid;
+  // Serve only once the writer has loaded the config and built its userdb: a writer that
+  // cannot start is a start-up error here, not a stream of 451s later.
+  if (auto ready = wait_until_ready(pair->first.get()); !ready) return base::fail(ready.error());
 
   auto who = lookup_system_user(s.default_internal_user);
   if (!who) who = lookup_system_user("nobody");

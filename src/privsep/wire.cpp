@@ -104,6 +104,15 @@ std::string encode(const DeliverReply& r) {
   return w.frame(MessageType::kDeliverReply);
 }
 
+std::string encode_ready() { return Writer().frame(MessageType::kReady); }
+
+base::Status decode_ready(std::string_view frame) {
+  auto payload = payload_of(frame, MessageType::kReady);
+  if (!payload) return base::fail(payload.error());
+  if (!payload->empty()) return base::fail(bad("ready: payload"));
+  return {};
+}
+
 base::Result<FrameHeader> decode_header(std::string_view bytes) {
   if (bytes.size() < kHeaderSize) return base::fail(bad("frame: short header"));
   Reader r(bytes.substr(0, kHeaderSize));
@@ -116,7 +125,8 @@ base::Result<FrameHeader> decode_header(std::string_view bytes) {
   if (magic != kMagic) return base::fail(bad("frame: bad magic"));
   if (version != kVersion) return base::fail(bad("frame: unsupported version"));
   if (type != static_cast<uint16_t>(MessageType::kDeliverRequest) &&
-      type != static_cast<uint16_t>(MessageType::kDeliverReply))
+      type != static_cast<uint16_t>(MessageType::kDeliverReply) &&
+      type != static_cast<uint16_t>(MessageType::kReady))
     return base::fail(bad("frame: unknown type"));
   if (size > kMaxPayload) return base::fail(bad("frame: payload too large"));
   return FrameHeader{static_cast<MessageType>(type), size};

@@ -31,7 +31,9 @@ inline constexpr uint32_t kMaxInlineBody = 64 * 1024; // larger bodies travel as
 inline constexpr uint32_t kMaxTargets = 1024;
 inline constexpr uint32_t kMaxString = 16 * 1024;     // user names, folder names, texts
 
-enum class MessageType : uint16_t { kDeliverRequest = 1, kDeliverReply = 2 };
+// kReady (writer -> network, empty payload) is sent once, after the writer loaded its config
+// and built its userdb; the daemon serves only after it arrived.
+enum class MessageType : uint16_t { kDeliverRequest = 1, kDeliverReply = 2, kReady = 3 };
 
 enum class FsyncMode : uint8_t { kOptimized = 0, kAlways = 1, kNever = 2 };
 
@@ -69,6 +71,8 @@ struct DeliverReply {
 
 std::string encode(const DeliverRequest& request);
 std::string encode(const DeliverReply& reply);
+std::string encode_ready();
+[[nodiscard]] base::Status decode_ready(std::string_view frame);
 
 struct FrameHeader {
   MessageType type;

@@ -48,7 +48,8 @@ int run_writer_service(base::UniqueFd sock, WriterBackend& backend, unsigned thr
   for (unsigned i = 0; i < (threads ? threads : 1); ++i) pool.emplace_back(worker);
 
   int status = 0;
-  for (;;) {
+  if (!send_frame(sock.get(), encode_ready())) status = 1;
+  while (status == 0) {
     auto got = recv_frame(sock.get());
     if (!got) {
       if (got.error().kind != base::ErrorKind::kNotFound) {

@@ -39,6 +39,9 @@ class Writer:
             stderr=subprocess.PIPE)
         theirs.close()
         self.sock.settimeout(20)
+        # The writer announces itself once (kReady, type 3, empty payload) before serving.
+        self.ready = self.sock.recv(1 << 16)
+        assert self.ready == ph.frame(b"", mtype=3), self.ready
 
     def send(self, data: bytes, fds=()):
         if fds:

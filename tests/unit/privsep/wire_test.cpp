@@ -71,6 +71,13 @@ TEST(Wire, MalformedFramesAreRefused) {
   for (const auto& [name, bytes] : cases) EXPECT_FALSE(decode_request(bytes)) << name;
 }
 
+TEST(Wire, ReadyFrame) {
+  EXPECT_TRUE(decode_ready(encode_ready()));
+  EXPECT_FALSE(decode_ready(encode_ready() + "x"));
+  EXPECT_FALSE(decode_request(encode_ready()));
+  EXPECT_FALSE(decode_reply(encode_ready()));
+}
+
 TEST(Wire, EveryTruncationIsRefused) {
   std::string good = encode(sample());
   for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(decode_request(good.substr(0, n))) << n;

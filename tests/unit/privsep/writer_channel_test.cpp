@@ -41,6 +41,13 @@ base::UniqueFd temp_file_with(const std::string& content) {
   return base::UniqueFd(fd);
 }
 
+// The writer announces itself once before serving (wire.hpp kReady).
+void expect_ready(int sock) {
+  auto got = recv_frame(sock);
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(decode_ready(got->frame));
+}
+
 DeliverRequest request_for(const std::string& user, const std::string& body, bool in_fd) {
   DeliverRequest r;
   r.targets = {{user, "INBOX", false, false}};
@@ -56,6 +63,7 @@ TEST(WriterChannel, ManyConcurrentRequestsGetTheirOwnReplies) {
   EchoBackend backend;
   std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 8), 0); });
   {
+    expect_ready(pair->first.get());
     WriterClient client(std::move(pair->first));
     std::vector<std::thread> callers;
     std::atomic<int> ok{0};
@@ -85,6 +93,7 @@ TEST(WriterChannel, ServiceClosesOnGarbageAndDoesNoWork) {
   EchoBackend backend;
   int peer = pair->first.get();
   std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 2), 1); });
+  expect_ready(peer);
   ASSERT_TRUE(send_frame(peer, "this is not a frame"));
   service.join();
   EXPECT_EQ(backend.calls.load(), 0);
