@@ -31,6 +31,7 @@ class BenchSmoke(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="bench-smoke-")
+        os.chmod(cls.tmp, 0o755)  # the servers deliver as the unprivileged mail user below it
         cls.json_path = os.path.join(cls.tmp, "bench.json")
         cls.proc = subprocess.run(
             [sys.executable, os.path.join(SOURCE, "bench", "run"), "--smoke", "--no-build",
