@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <ctime>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace dovetail::deliver {
@@ -18,12 +21,60 @@ std::optional<unsigned long> as_number(std::string_view v) {
   return n;
 }
 
+// getpwnam_r/getgrnam_r read /etc/nsswitch.conf, /etc/passwd and /etc/group (about a dozen
+// syscalls) and mail_uid is looked up for every recipient. Dovecot resolves mail_uid once
+// when its settings load; we keep a successful answer for at most one second, so an edited
+// /etc/passwd or a reloaded config is seen within a second. Failures are never cached: a
+// fixed name works on the next attempt.
+constexpr time_t kNameTtlSeconds = 1;
+
+time_t coarse_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+  return ts.tv_sec;
+}
+
+class NameCache {
+ public:
+  std::optional<unsigned> get(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto it = ids_.find(name);
+    if (it == ids_.end() || coarse_now() - it->second.at >= kNameTtlSeconds) return std::nullopt;
+    return it->second.id;
+  }
+  void put(const std::string& name, unsigned id) {
+    std::lock_guard lock(mu_);
+    if (ids_.size() >= kMaxNames) ids_.clear();
+    ids_[name] = Entry{id, coarse_now()};
+  }
+
+ private:
+  static constexpr size_t kMaxNames = 64;  // mail_uid/mail_gid: a handful of names at most
+  struct Entry {
+    unsigned id;
+    time_t at;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> ids_;
+};
+
+NameCache& user_names() {
+  static NameCache cache;
+  return cache;
+}
+
+NameCache& group_names() {
+  static NameCache cache;
+  return cache;
+}
+
 }  // namespace
 
 base::Result<std::optional<uid_t>> parse_uid(std::string_view value) {
   if (value.empty()) return std::optional<uid_t>();
   if (auto n = as_number(value)) return std::optional<uid_t>(static_cast<uid_t>(*n));
   std::string name(value);
+  if (auto cached = user_names().get(name)) return std::optional<uid_t>(static_cast<uid_t>(*cached));
   struct passwd pw {};
   struct passwd* found = nullptr;
   std::vector<char> buf(16384);
@@ -31,6 +82,7 @@ base::Result<std::optional<uid_t>> parse_uid(std::string_view value) {
   if (rc != 0) return base::fail(base::Error::from_errno(rc, "mail_uid: getpwnam(" + name + ")"));
   if (found == nullptr)
     return base::fail(base::Error::temporary("mail_uid: unknown user name '" + name + "'"));
+  user_names().put(name, pw.pw_uid);
   return std::optional<uid_t>(pw.pw_uid);
 }
 
@@ -38,6 +90,7 @@ base::Result<std::optional<gid_t>> parse_gid(std::string_view value) {
   if (value.empty()) return std::optional<gid_t>();
   if (auto n = as_number(value)) return std::optional<gid_t>(static_cast<gid_t>(*n));
   std::string name(value);
+  if (auto cached = group_names().get(name)) return std::optional<gid_t>(static_cast<gid_t>(*cached));
   struct group gr {};
   struct group* found = nullptr;
   std::vector<char> buf(16384);
@@ -45,6 +98,7 @@ base::Result<std::optional<gid_t>> parse_gid(std::string_view value) {
   if (rc != 0) return base::fail(base::Error::from_errno(rc, "mail_gid: getgrnam(" + name + ")"));
   if (found == nullptr)
     return base::fail(base::Error::temporary("mail_gid: unknown group name '" + name + "'"));
+  group_names().put(name, gr.gr_gid);
   return std::optional<gid_t>(gr.gr_gid);
 }
 
