@@ -272,6 +272,7 @@ class WriterHostileTest(unittest.TestCase):
             ("version 0", ph.frame(good, version=0), ()),
             ("reply type sent to writer", ph.frame(good, mtype=ph.T_REPLY), ()),
             ("unknown type", ph.frame(good, mtype=9), ()),
+            ("ready type sent to writer", ph.frame(b"", mtype=3), ()),
             ("header only", ph.frame(b""), ()),
             ("zero targets", ph.frame(zero_targets), ()),
             ("target count 2^32-1", ph.frame(good[:8] + b"\xff\xff\xff\xff" + good[12:]), ()),
