@@ -98,6 +98,10 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   // proxy=y sends this recipient to a backend instead of the steps below; until that issue
   // lands every recipient is local.
 
+  if (!is_safe_user_name(key.key)) {
+    log(base::log::Level::kInfo, key.key, rcpt.id, "refusing unsafe user name (path step or control byte)");
+    return user_unknown(key.username);
+  }
   auto found = deps_.lookup_user(key.key);
   if (!found) {
     if (userdb::is_unknown_user(found.error())) return user_unknown(key.username);
@@ -107,6 +111,10 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   }
   userdb::User user = std::move(*found);
   if (user.name.empty()) user.name = key.key;
+  if (!is_safe_user_name(user.name)) {  // a userdb `user=` rename is expanded into paths too
+    log(base::log::Level::kError, key.key, rcpt.id, "userdb returned an unsafe user name: " + user.name);
+    return lookup_failed();
+  }
 
   auto ids = mail_ids(user.uid, user.gid, s);
   if (!ids) {

@@ -33,6 +33,12 @@ struct SplitLocal {
 // Splits at the first byte that is one of `delimiters`; an empty set never splits.
 SplitLocal split_detail(std::string_view local, std::string_view delimiters);
 
+// A user name that is safe to expand into paths (mail_location %u/%n/%d, passwd-file args):
+// no '/', no control bytes, no "." or ".." between '@'s. Anything else is refused as an
+// unknown user before any lookup, so no userdb (e.g. static allow_all_users) can turn an
+// address like "../../tmp/x"@domain into a directory outside the mail root.
+[[nodiscard]] bool is_safe_user_name(std::string_view user);
+
 RecipientKey recipient_key(const mail::Address& address, std::string_view delimiters,
                            std::string_view auth_username_format);
 

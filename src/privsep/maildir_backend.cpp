@@ -25,19 +25,7 @@ TargetResult failed(TargetStatus status, std::string reason) {
 
 }  // namespace
 
-bool acceptable_user_name(std::string_view user) {
-  if (user.empty()) return false;
-  for (unsigned char c : user)
-    if (c < 0x20 || c == 0x7f || c == '/') return false;
-  size_t start = 0;
-  for (;;) {
-    size_t at = user.find('@', start);
-    std::string_view part = user.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
-    if (part == "." || part == "..") return false;
-    if (at == std::string_view::npos) return true;
-    start = at + 1;
-  }
-}
+bool acceptable_user_name(std::string_view user) { return deliver::is_safe_user_name(user); }
 
 MaildirBackend::MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync)
     : resolver_(std::move(resolver)), fsync_(fsync) {}
