@@ -37,18 +37,31 @@ struct OpenBox {
   std::string warning;
 };
 
+// The effective ids are read once per process (each costs a syscall per delivery): a
+// process that saves mail never changes them after its first save — the daemon drops
+// privileges before it serves, and the privileged writer and the LDA are exec'd.
+uid_t own_euid() {
+  static const uid_t id = ::geteuid();
+  return id;
+}
+
+gid_t own_egid() {
+  static const gid_t id = ::getegid();
+  return id;
+}
+
 base::Expected<Perms, SaveError> owner_perms(const UserTarget& user, FsyncMode mode) {
   Perms p;
   p.uid = user.uid;
   p.gid = user.gid;
   p.sync_dirs = mode != FsyncMode::kNever;
-  if (::geteuid() == 0) {
+  if (own_euid() == 0) {
     if (user.uid == 0) return Fail(temp_error("refusing to write mail for " + user.user + " as uid 0"));
     p.chown = true;
-  } else if (user.uid != ::geteuid() || user.gid != ::getegid()) {
+  } else if (user.uid != own_euid() || user.gid != own_egid()) {
     return Fail(temp_error("cannot write mail for " + user.user + " as uid " + std::to_string(user.uid) +
                            "/gid " + std::to_string(user.gid) + ": process runs as uid " +
-                           std::to_string(::geteuid()) + "/gid " + std::to_string(::getegid()) +
+                           std::to_string(own_euid()) + "/gid " + std::to_string(own_egid()) +
                            " without root"));
   }
   return p;

@@ -27,6 +27,13 @@ const std::string& maildir_hostname() {
   return host;
 }
 
+// "P<pid>.<host>": every process that saves mail was exec'd (the privileged writer, the LDA)
+// or is the daemon itself, never a fork that goes on delivering, so the pid is read once.
+const std::string& pid_and_host() {
+  static const std::string suffix = "P" + std::to_string(::getpid()) + "." + maildir_hostname();
+  return suffix;
+}
+
 std::string next_unique_base() {
   static std::atomic<uint64_t> last_us{0};
   timespec ts{};
@@ -37,8 +44,7 @@ std::string next_unique_base() {
   do {
     mine = now > prev ? now : prev + 1;
   } while (!last_us.compare_exchange_weak(prev, mine, std::memory_order_relaxed));
-  return std::to_string(mine / 1000000u) + ".M" + std::to_string(mine % 1000000u) + "P" +
-         std::to_string(::getpid()) + "." + maildir_hostname();
+  return std::to_string(mine / 1000000u) + ".M" + std::to_string(mine % 1000000u) + pid_and_host();
 }
 
 std::string with_sizes(std::string_view base, uint64_t size, uint64_t vsize) {
