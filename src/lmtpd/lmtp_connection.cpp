@@ -35,7 +35,11 @@ mail::ClientInfo client_info(const net::PeerInfo& p) {
   return c;
 }
 
-std::string log_prefix() { return "lmtp(" + std::to_string(::getpid()) + "): "; }
+// Read once: the daemon never forks a process that keeps serving connections.
+const std::string& log_prefix() {
+  static const std::string prefix = "lmtp(" + std::to_string(::getpid()) + "): ";
+  return prefix;
+}
 
 class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
  public:
