@@ -6,8 +6,9 @@ namespace dovetail::smtp {
 
 // The order of the checks is Dovecot's (COMPAT.md "Command sequencing").
 std::optional<Reply> ServerSession::Impl::data_command_refusal(bool is_bdat) const {
-  if (!mail_given) return Reply{503, "5.5.0", "MAIL needed first"};
+  // A failed chunk is reported first, even outside a transaction (Dovecot checks it first).
   if (chunk_failed) return Reply{503, "5.5.0", "Previous data chunk failed, issue RSET first"};
+  if (!mail_given) return Reply{503, "5.5.0", "MAIL needed first"};
   if (!is_bdat && bdat_started) return Reply{503, "5.5.0", "Bad sequence of commands"};
   if (env.recipients.empty()) return Reply{503, "5.5.0", "No valid recipients"};
   return std::nullopt;

@@ -7,6 +7,8 @@ namespace dovetail::smtp {
 namespace {
 char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+// Dovecot's SMTP_COMMAND_PARSER_MAX_COMMAND_LENGTH.
+constexpr size_t kMaxVerbLength = 32;
 }  // namespace
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
@@ -19,7 +21,8 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
 std::optional<CommandLine> parse_command_line(std::string_view line) {
   size_t i = 0;
   while (i < line.size() && is_alpha(line[i])) ++i;
-  if (i == 0) return std::nullopt;
+  if (i > kMaxVerbLength) return std::nullopt;
+  // An empty verb is not a syntax error: "" and " x" are the unknown command "" in Dovecot.
   CommandLine cmd;
   cmd.verb.reserve(i);
   for (size_t k = 0; k < i; ++k) cmd.verb.push_back(upper(line[k]));
@@ -37,6 +40,10 @@ std::optional<CommandLine> parse_command_line(std::string_view line) {
     if (n == 0) return std::nullopt;
     k += n;
   }
+  // RFC 5321 4.1.1: trailing white space is tolerated (and dropped, as Dovecot does).
+  while (!args.empty() && (args.back() == ' ' || args.back() == '\t')) args.remove_suffix(1);
+  // More than one SP between verb and parameters is a syntax error in Dovecot.
+  if (!args.empty() && args.front() == ' ') return std::nullopt;
   cmd.args = args;
   return cmd;
 }

@@ -144,7 +144,7 @@ void ServerSession::Impl::finish_chunk() {
   if (chunk_fate == ChunkFate::kDiscard) {
     mode = Mode::kCommand;
     chunk_failed = true;
-    reply(chunk_refusal);
+    if (chunk_refusal.code != 0) reply(chunk_refusal);  // 0: answered with the command line
     return;
   }
   if (chunk_last) {
@@ -233,6 +233,12 @@ void ServerSession::Impl::handle_line(std::string_view line) {
       (this->*e.fn)(cmd->args);
       return;
     }
+  }
+  // Dovecot's SMTP library knows AUTH but LMTP never enables it: a known, unsupported command.
+  if (cmd->verb == "AUTH") {
+    bad_commands = 0;
+    reply(502, "5.5.1", "Unsupported command");
+    return;
   }
   bad_command(500, "5.5.1", "Unknown command");
 }

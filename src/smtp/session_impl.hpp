@@ -66,7 +66,7 @@ struct ServerSession::Impl {
   uint64_t chunk_size = 0;
   bool chunk_last = false;
   ChunkFate chunk_fate = ChunkFate::kDiscard;
-  Reply chunk_refusal;  // the reply of a discarded chunk
+  Reply chunk_refusal;  // the reply of a discarded chunk; code 0 = already answered
 
   // --- plumbing (server_session.cpp)
   void process();
