@@ -17,16 +17,23 @@ void ServerSession::Impl::cmd_mail(std::string_view args) {
     return;
   }
   std::string_view rest = args.substr(5);
-  auto path = mail::parse_path(rest);
+  // Dovecot refuses white space between the colon and the path (no workaround enabled).
+  if (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) {
+    reply(501, "5.5.4", "Invalid FROM: Unexpected whitespace before path");
+    return;
+  }
+  auto path = mail::parse_path(rest, mail::PathKind::kReverse);
   if (!path) {
     reply(501, "5.5.4", "Invalid FROM: " + path.error().message);
     return;
   }
   rest.remove_prefix(path->consumed);
+  // Exactly one SP before the parameters; a second one makes an empty parameter.
   if (!rest.empty() && rest.front() != ' ') {
-    reply(501, "5.5.4", "Invalid FROM: Invalid character after path");
+    reply(501, "5.5.4", "Invalid FROM: Invalid character in path");
     return;
   }
+  if (!rest.empty()) rest.remove_prefix(1);
   mail::Envelope e;
   if (auto err = parse_mail_params(rest, cfg.max_mail_size, e.params)) {
     reply(*err);

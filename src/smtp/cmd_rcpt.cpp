@@ -17,20 +17,23 @@ void ServerSession::Impl::cmd_rcpt(std::string_view args) {
     return;
   }
   std::string_view rest = args.substr(3);
-  auto path = mail::parse_path(rest);
+  // Dovecot refuses white space between the colon and the path (no workaround enabled).
+  if (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) {
+    reply(501, "5.5.4", "Invalid TO: Unexpected whitespace before path");
+    return;
+  }
+  auto path = mail::parse_path(rest, mail::PathKind::kForward);
   if (!path) {
     reply(501, "5.5.4", "Invalid TO: " + path.error().message);
     return;
   }
-  if (path->null_path) {
-    reply(501, "5.5.4", "Invalid TO: Null path not allowed");
-    return;
-  }
   rest.remove_prefix(path->consumed);
+  // Exactly one SP before the parameters; a second one makes an empty parameter.
   if (!rest.empty() && rest.front() != ' ') {
-    reply(501, "5.5.4", "Invalid TO: Invalid character after path");
+    reply(501, "5.5.4", "Invalid TO: Invalid character in path");
     return;
   }
+  if (!rest.empty()) rest.remove_prefix(1);
   // RFC 6531 3.5: a UTF-8 mailbox needs the SMTPUTF8 MAIL parameter.
   if (!env.params.smtputf8 && mail::has_non_ascii(path->address)) {
     reply(553, "5.6.7", "Non-ASCII address not permitted without SMTPUTF8");

@@ -29,37 +29,39 @@ bool is_alnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-// esmtp-keyword ["=" esmtp-value], separated by SP.
-std::optional<Reply> split(std::string_view text, std::vector<Param>& out) {
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text[i] == ' ') {
-      ++i;
-      continue;
-    }
-    size_t end = text.find(' ', i);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view tok = text.substr(i, end - i);
-    i = end;
-    size_t eq = tok.find('=');
-    std::string_view kw = tok.substr(0, eq);
-    if (kw.empty() || !is_alnum(static_cast<unsigned char>(kw[0]))) return err501("Invalid parameters");
-    for (char c : kw)
-      if (!is_alnum(static_cast<unsigned char>(c)) && c != '-') return err501("Invalid parameters");
+// RFC 5321 4.1.2 esmtp-value, extended by RFC 6531 3.3 with UTF8-non-ascii (Dovetail
+// offers SMTPUTF8; Dovecot does not and refuses non-ASCII octets here).
+bool is_esmtp_value_char(unsigned char c) { return (c >= 33 && c <= 126 && c != '=') || c >= 0x80; }
+
+// esmtp-param = esmtp-keyword ["=" esmtp-value], one SP apart. As Dovecot: the text is split
+// at every single SP (so two SPs make an empty parameter), an empty value ("BODY=") is the
+// command's business, and syntax errors read "Invalid <MAIL|RCPT> parameter: <why>".
+std::optional<Reply> split(std::string_view text, std::string_view command, std::vector<Param>& out) {
+  if (text.empty()) return std::nullopt;
+  auto invalid = [&](std::string_view why) {
+    return err501("Invalid " + std::string(command) + " parameter: " + std::string(why));
+  };
+  for (;;) {
+    size_t sp = text.find(' ');
+    std::string_view tok = text.substr(0, sp);
+    if (tok.empty()) return invalid("Parameter is empty");
+    size_t i = 0;
+    if (!is_alnum(static_cast<unsigned char>(tok[0]))) return invalid("Unexpected character in parameter keyword");
+    while (i < tok.size() && (is_alnum(static_cast<unsigned char>(tok[i])) || tok[i] == '-')) ++i;
     Param p;
-    p.keyword = upper(kw);
-    if (eq != std::string_view::npos) {
+    p.keyword = upper(tok.substr(0, i));
+    if (i < tok.size()) {
+      if (tok[i] != '=') return invalid("Unexpected character in parameter keyword");
       p.has_value = true;
-      p.value = tok.substr(eq + 1);
-      if (p.value.empty()) return err501("Invalid parameters");
-      for (char c : p.value) {
-        auto u = static_cast<unsigned char>(c);
-        if (u == '=' || u < 33 || u == 127) return err501("Invalid parameters");
-      }
+      p.value = tok.substr(i + 1);
+      for (char c : p.value)
+        if (!is_esmtp_value_char(static_cast<unsigned char>(c)))
+          return invalid("Unexpected character in parameter value");
     }
     out.push_back(std::move(p));
+    if (sp == std::string_view::npos) return std::nullopt;
+    text.remove_prefix(sp + 1);
   }
-  return std::nullopt;
 }
 
 bool seen(std::vector<std::string>& done, const std::string& kw) {
@@ -76,7 +78,7 @@ Reply duplicate(const std::string& kw) { return err501("Duplicate " + kw + "= pa
 std::optional<Reply> parse_mail_params(std::string_view params, uint64_t max_mail_size,
                                        mail::MailParams& out) {
   std::vector<Param> list;
-  if (auto e = split(params, list)) return e;
+  if (auto e = split(params, "MAIL", list)) return e;
   std::vector<std::string> done;
   for (const auto& p : list) {
     if (p.keyword == "SIZE" && max_mail_size != 0) {
@@ -92,7 +94,7 @@ std::optional<Reply> parse_mail_params(std::string_view params, uint64_t max_mai
       out.size = v;
     } else if (p.keyword == "BODY") {
       if (seen(done, p.keyword)) return duplicate(p.keyword);
-      if (!p.has_value) return err501("Missing value for BODY= parameter");
+      if (!p.has_value) return err501("Missing BODY= parameter value");
       std::string v = upper(p.value);
       if (v != "7BIT" && v != "8BITMIME") return Reply{555, "5.5.4", "Unsupported mail BODY type"};
       out.body = v;
@@ -152,6 +154,7 @@ std::optional<Reply> parse_orcpt(std::string_view v, mail::Recipient& out) {
   for (char c : type)
     if (!is_alnum(static_cast<unsigned char>(c)) && c != '-') return err501("Invalid addr-type for ORCPT= parameter");
   std::string_view enc = v.substr(semi + 1);
+  if (enc.empty()) return err501("Invalid ORCPT= parameter: Empty address value");
   bool utf8 = type == "UTF-8";
   auto d = utf8 ? mail::utf8_addr_xtext_decode(enc) : mail::xtext_decode(enc);
   if (!d) return err501("Invalid ORCPT= parameter: " + d.error().message);
@@ -166,17 +169,17 @@ std::optional<Reply> parse_orcpt(std::string_view v, mail::Recipient& out) {
 
 std::optional<Reply> parse_rcpt_params(std::string_view params, mail::Recipient& out) {
   std::vector<Param> list;
-  if (auto e = split(params, list)) return e;
+  if (auto e = split(params, "RCPT", list)) return e;
   std::vector<std::string> done;
   for (const auto& p : list) {
     if (p.keyword == "NOTIFY") {
       if (seen(done, p.keyword)) return duplicate(p.keyword);
-      if (!p.has_value) return err501("Missing value for NOTIFY= parameter");
+      if (!p.has_value) return err501("Missing NOTIFY= parameter value");
       if (auto e = parse_notify(p.value)) return e;
       out.notify = std::string(p.value);
     } else if (p.keyword == "ORCPT") {
       if (seen(done, p.keyword)) return duplicate(p.keyword);
-      if (!p.has_value) return err501("Invalid addr-type for ORCPT= parameter");
+      if (!p.has_value) return err501("Missing ORCPT= parameter value");
       if (auto e = parse_orcpt(p.value, out)) return e;
     } else {
       return unsupported();

@@ -20,7 +20,7 @@
 
 namespace dovetail::smtp {
 
-// `params` is the text after the path (leading spaces allowed). max_mail_size 0 = SIZE is
+// `params` is the text after the path and its one SP. max_mail_size 0 = SIZE is
 // not advertised, so SIZE= is an unsupported parameter.
 std::optional<Reply> parse_mail_params(std::string_view params, uint64_t max_mail_size,
                                        mail::MailParams& out);
