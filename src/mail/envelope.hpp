@@ -39,7 +39,7 @@ struct Recipient {
 };
 
 struct ClientInfo {
-  std::string lhlo;       // LHLO argument, empty when none given
+  std::string lhlo;       // LHLO domain (mail::helo_domain), empty when none given or invalid
   std::string remote_ip;  // empty for UNIX-socket clients
   unsigned remote_port = 0;
   std::string local_ip;

@@ -72,6 +72,8 @@ std::string return_path_header(const Envelope& envelope) {
 std::string received_header(const TraceRequest& request) {
   const Envelope& env = *request.envelope;
   std::string out = "Received: from ";
+  // lhlo is empty without LHLO and for an invalid LHLO name (mail::helo_domain), which
+  // Dovecot writes as "unknown" too.
   out += env.client.lhlo.empty() ? std::string("unknown") : env.client.lhlo;
   // A UNIX-socket peer has no address, and Dovecot then omits the ([...]) part entirely.
   if (!env.client.unix_socket && !env.client.remote_ip.empty()) {

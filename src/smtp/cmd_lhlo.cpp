@@ -1,5 +1,6 @@
 // LHLO (RFC 2033 4.1): optional in Dovecot; resets the transaction; lists the service
 // extensions alphabetically, as Dovecot does (COMPAT.md "Beyond Dovecot").
+#include "mail/address.hpp"
 #include "smtp/session_impl.hpp"
 
 namespace dovetail::smtp {
@@ -11,7 +12,8 @@ void ServerSession::Impl::cmd_lhlo(std::string_view args) {
   }
   reset_transaction();
   chunk_failed = false;
-  client.lhlo = std::string(args);
+  // Dovecot keeps only a valid domain; an invalid one is written as "from unknown".
+  client.lhlo = mail::helo_domain(args).value_or(std::string());
   std::vector<std::string> caps = {"8BITMIME", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES", "PIPELINING"};
   if (cfg.max_mail_size != 0) caps.push_back("SIZE " + std::to_string(cfg.max_mail_size));
   caps.push_back("SMTPUTF8");

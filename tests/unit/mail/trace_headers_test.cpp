@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <string>
+#include <utility>
+
+#include "mail/address.hpp"
 
 namespace dovetail::mail {
 namespace {
@@ -206,6 +209,33 @@ TEST_F(TraceHeadersTest, MatchesDovecotTranscripts) {
     req.delivery_address = c.mode;
     req.now = kNow;
     EXPECT_EQ(trace_headers(req), fill(c.expected));
+  }
+}
+
+// The LHLO name reaches Received only through helo_domain(), as in Dovecot: an invalid name
+// is "from unknown", a valid one is kept as given (case too), an argument after SP dropped.
+TEST_F(TraceHeadersTest, ReceivedFromUsesOnlyAValidLhloDomain) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"bad_name!", "unknown"},
+      {"h\xc3\xa9llo.example", "unknown"},
+      {"client.test.example.", "unknown"},
+      {"a..b", "unknown"},
+      {"CLIENT.Test.Example", "CLIENT.Test.Example"},
+      {"my_host.example", "my_host.example"},
+      {"[127.0.0.1]", "[127.0.0.1]"},
+      {"[IPv6:::1]", "[IPv6:::1]"},
+      {"a b", "a"},
+  };
+  for (const auto& [arg, from] : cases) {
+    Envelope env = make_envelope();
+    env.client.remote_ip = "127.0.0.1";
+    env.client.lhlo = helo_domain(arg).value_or("");
+    TraceRequest req;
+    req.envelope = &env;
+    req.hostname = "mx.test.example";
+    req.now = kNow;
+    std::string want = std::string("Received: from ") + from + " ([127.0.0.1])\n";
+    EXPECT_NE(received_header(req).find(want), std::string::npos) << arg << "\n" << received_header(req);
   }
 }
 

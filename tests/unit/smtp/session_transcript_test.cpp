@@ -152,7 +152,7 @@ std::vector<Named> scripts() {
         .c("RCPT TO:<alice@test.example> ORCPT=rfc822;orig+2Bx@remote.example").s("250 2.1.5 OK")
         .c("RCPT TO:<alice@test.example> ORCPT=bogus").s("501 5.5.4 Invalid addr-type for ORCPT= parameter")
         .c("RCPT TO:<alice@test.example> ORCPT=rfc822;a+2").s("501 5.5.4 Invalid ORCPT= parameter: Invalid hexchar after '+' in xtext")
-        .c("RCPT TO:<alice@test.example> ORCPT=rfc822;a+0D+0Ab@x").s("501 5.5.4 Invalid ORCPT= parameter: Missing domain")
+        .c("RCPT TO:<alice@test.example> ORCPT=rfc822;a+0D+0Ab@x").s("501 5.5.4 Invalid ORCPT= parameter: Invalid character in localpart")
         .c("RCPT TO:<aläce@test.example>").s("553 5.6.7 Non-ASCII address not permitted without SMTPUTF8")
         .c("RSET").s("250 2.0.0 OK")
         // Dovecot accepts a UTF-8 reverse-path without SMTPUTF8; so does Dovetail.
@@ -269,25 +269,95 @@ std::vector<Named> scripts() {
         .c("DATA x").s("501 5.5.4 Invalid parameters")
         .c("BDAT").s("501 5.5.4 Invalid chunk size parameter")
         .c("BDAT x").s("501 5.5.4 Invalid chunk size parameter")
-        .c("BDAT 1 FIRST").s("501 5.5.4 Invalid end parameter")
-        .c("BDAT 3").raw("abc").s("503 5.5.0 MAIL needed first")
+        .c("BDAT 1 FIRST").s("501 5.5.4 Invalid end marker parameter").raw("B")
+        .c("BDAT 3").raw("abc").s("503 5.5.0 Previous data chunk failed, issue RSET first")
         .c("VRFY").s("501 5.5.4 Invalid parameters")
         .c("VRFY \"alice smith\"").s("252 2.3.3 Try RCPT instead")
         .c("NOOP \"two words\"").s("250 2.0.0 OK")
         .c("noop").s("250 2.0.0 OK")
         .c("mail from:<a@b>").s("250 2.1.0 OK")
         .c("MAIL FROM:<a@b>x").s("503 5.5.0 MAIL already given")
-        .c("RCPT TO:<alice@test.example>x").s("501 5.5.4 Invalid TO: Invalid character after path")
+        .c("RCPT TO:<alice@test.example>x").s("501 5.5.4 Invalid TO: Invalid character in path")
         .c("RCPT TO:<@relay.example:alice@test.example>").s("250 2.1.5 OK")
-        .c("RCPT TO:<alice@test.example> =x").s("501 5.5.4 Invalid parameters")
+        .c("RCPT TO:<alice@test.example> =x").s("501 5.5.4 Invalid RCPT parameter: Unexpected character in parameter keyword")
         .c("RCPT TO:<a@b@c>").s("501 5.5.4 Invalid TO: Missing '>' at end of path")
         .raw("NOOP\n").s("250 2.0.0 OK")
         .raw("NOOP \x01\r\n").s("500 5.5.2 Invalid command syntax")
         .raw("NOOP \xff\r\n").s("500 5.5.2 Invalid command syntax")
-        .raw("\r\n").s("500 5.5.2 Invalid command syntax")
-        .raw(" NOOP\r\n").s("500 5.5.2 Invalid command syntax")
+        .raw("\r\n").s("500 5.5.1 Unknown command")
+        .raw(" NOOP\r\n").s("500 5.5.1 Unknown command")
+        .raw(" \r\n").s("500 5.5.1 Unknown command")
+        .raw("\t\r\n").s("500 5.5.2 Invalid command syntax")
         .raw("NOOP\tx\r\n").s("500 5.5.2 Invalid command syntax");
     v.push_back({"odd_syntax", s});
+  }
+  {
+    // Found by the differential test against a live Dovecot 2.3 (expected = Dovecot's reply).
+    Script s;
+    s.s(kGreeting)
+        .c("MAIL FROM: <s@r.example>").s("501 5.5.4 Invalid FROM: Unexpected whitespace before path")
+        .c("MAIL FROM:\t<s@r.example>").s("501 5.5.4 Invalid FROM: Unexpected whitespace before path")
+        .c("MAIL  FROM:<s@r.example>").s("500 5.5.2 Invalid command syntax")
+        .c("MAIL FROM:").s("501 5.5.4 Invalid FROM: Path is empty string")
+        .c("MAIL FROM:<<s@r.example>>").s("501 5.5.4 Invalid FROM: Invalid character in path")
+        .c("MAIL FROM:<a b@r.example>").s("501 5.5.4 Invalid FROM: Invalid character in localpart")
+        .c("MAIL FROM:<\"ab@r.example>").s("501 5.5.4 Invalid FROM: Premature end of quoted string")
+        .c("MAIL FROM:<s@r.example> BODY=").s("555 5.5.4 Unsupported mail BODY type")
+        .c("MAIL FROM:<s@r.example> BODY").s("501 5.5.4 Missing BODY= parameter value")
+        .c("NOOP").s("250 2.0.0 OK")  // Dovecot closes after 10 failures in a row
+        .c("MAIL FROM:<s@r.example>  BODY=7BIT").s("501 5.5.4 Invalid MAIL parameter: Parameter is empty")
+        .c("MAIL FROM:<s@r.example> BODY=7BIT  SIZE=1").s("501 5.5.4 Invalid MAIL parameter: Parameter is empty")
+        .c("MAIL FROM:<s@r.example> B@DY=1").s("501 5.5.4 Invalid MAIL parameter: Unexpected character in parameter keyword")
+        .c("MAIL FROM:<s@r.example> BODY=a=b").s("501 5.5.4 Invalid MAIL parameter: Unexpected character in parameter value")
+        .c("MAIL FROM:<s@r.example>\tBODY=7BIT").s("501 5.5.4 Invalid FROM: Invalid character in path")
+        .c("MAIL FROM:<s@r.example> FOO=").s("555 5.5.4 Unsupported parameters")
+        .c("MAIL FROM:<s@r.example> BODY=7BIT\t").s("250 2.1.0 OK")
+        .c("RSET").s("250 2.0.0 OK")
+        .c("MAIL FROM:<sender@>").s("250 2.1.0 OK")  // broken: taken as <>
+        .c("RCPT TO:").s("501 5.5.4 Invalid TO: Path is empty string")
+        .c("RCPT TO: <alice@test.example>").s("501 5.5.4 Invalid TO: Unexpected whitespace before path")
+        .c("RCPT TO:<alice@test.example.>").s("501 5.5.4 Invalid TO: Invalid character in domain")
+        .c("RCPT TO:<alice@test..example>").s("501 5.5.4 Invalid TO: Empty sub-domain")
+        .c("RCPT TO:<alice@>").s("501 5.5.4 Invalid TO: Missing domain after '@'")
+        .c("RCPT TO:<<alice@test.example>>").s("501 5.5.4 Invalid TO: Invalid character in localpart")
+        .c("RCPT TO:<\"alice+tab\there\"@test.example>").s("501 5.5.4 Invalid TO: Invalid character in quoted string")
+        .c("RCPT TO:<alice@test.example> ORCPT=rfc822;").s("501 5.5.4 Invalid ORCPT= parameter: Empty address value")
+        .c("RCPT TO:<alice@test.example> ORCPT").s("501 5.5.4 Missing ORCPT= parameter value")
+        .c("NOOP").s("250 2.0.0 OK")  // Dovecot closes after 10 failures in a row
+        .c("RCPT TO:<alice@test.example> ORCPT=").s("501 5.5.4 Invalid addr-type for ORCPT= parameter")
+        .c("RCPT TO:<alice@test.example>  ORCPT=rfc822;x@y.example").s("501 5.5.4 Invalid RCPT parameter: Parameter is empty")
+        .c("RCPT TO:<alice@test.example> ORCPT=rfc822;x@y.example\t").s("250 2.1.5 OK")
+        .c("AUTH PLAIN").s("502 5.5.1 Unsupported command")
+        .c("NOOP  ").s("250 2.0.0 OK")
+        .c("NOOP x \t").s("250 2.0.0 OK")
+        .c("NOOP  x").s("500 5.5.2 Invalid command syntax")
+        .c("").s("500 5.5.1 Unknown command")
+        .c(" ").s("500 5.5.1 Unknown command")
+        // BDAT with a size but bad parameters: answered at once, then exactly <size> octets
+        // are skipped as data, never run as commands; the transaction wants RSET.
+        .c("BDAT 6 LAST extra").s("501 5.5.4 Invalid parameters").raw("RSET\r\n")
+        .c("BDAT 5 LAST extra").s("501 5.5.4 Invalid parameters").raw("RSET\r\n")
+        .s("500 5.5.1 Unknown command")  // the LF left over is an empty line
+        .c("BDAT 4  LAST").s("501 5.5.4 Invalid parameters").raw("QUIT")
+        .c("BDAT 4 LASTX").s("501 5.5.4 Invalid end marker parameter").raw("QUIT")
+        .c("BDAT 0 x").s("501 5.5.4 Invalid end marker parameter")
+        .c("BDAT 3").raw("abc").s("503 5.5.0 Previous data chunk failed, issue RSET first")
+        .c("NOOP").s("250 2.0.0 OK")  // Dovecot closes after 10 failures in a row
+        .c("BDAT x LAST").s("501 5.5.4 Invalid chunk size parameter")
+        .c("BDAT 99999999999999999999 LAST").s("501 5.5.4 Invalid chunk size parameter")
+        .c("RSET").s("250 2.0.0 OK")
+        // Before MAIL: syntax first, then the octets skipped; the failed chunk is reported
+        // before the missing MAIL.
+        .c("BDAT 4 LAST x").s("501 5.5.4 Invalid parameters").raw("NOOP")
+        .c("BDAT 4 LAST").raw("NOOP").s("503 5.5.0 Previous data chunk failed, issue RSET first")
+        .c("RSET").s("250 2.0.0 OK")
+        .c("MAIL FROM:<s@r.example>").s("250 2.1.0 OK")
+        .c("BDAT 4 LAST").raw("QUIT").s("503 5.5.0 No valid recipients")
+        .c("RSET").s("250 2.0.0 OK")
+        .c("MAIL FROM:<s@r.example>").s("250 2.1.0 OK")
+        .c("RCPT TO:<alice@test.example>").s("250 2.1.5 OK")
+        .c("BDAT 5 LAST \t").raw("hello").s("250 2.0.0 <alice@test.example> SID:T4 Saved");
+    v.push_back({"dovecot_differential", s});
   }
   return v;
 }
