@@ -138,13 +138,15 @@ int run_daemon(const DaemonOptions& options) {
     return EX_CONFIG;
   }
   net::BlockingPool* pool = &server.blocking_pool();
-  server.set_protocol_factory([source, backends, pool](net::ConnectionContext& ctx) {
+  std::string spool_dir = priv->spool_dir;
+  server.set_protocol_factory([source, backends, pool, spool_dir](net::ConnectionContext& ctx) {
     const auto& peer = ctx.peer();
     ConnectionDeps deps;
     deps.settings = source->for_connection(peer.local_ip, peer.remote_ip);
     deps.hostname = hostname_of(*deps.settings);
     deps.pool = pool;
     deps.backend = backends->make(deps.settings);
+    deps.spool_dir = spool_dir;
     return make_lmtp_connection(ctx, std::move(deps));
   });
 

@@ -12,7 +12,8 @@
 namespace dovetail::lmtpd {
 namespace {
 
-smtp::SessionConfig session_config(const config::Settings& s, const std::string& hostname) {
+smtp::SessionConfig session_config(const config::Settings& s, const std::string& hostname,
+                                   const std::string& spool_dir) {
   smtp::SessionConfig c;
   c.hostname = hostname;
   c.greeting = s.login_greeting;
@@ -21,7 +22,7 @@ smtp::SessionConfig session_config(const config::Settings& s, const std::string&
   c.max_line_length = s.lmtp_max_line_length;
   c.max_invalid_commands = s.lmtp_max_invalid_commands;
   c.spool_memory_limit = s.lmtp_spool_memory_limit;
-  c.spool_dir = s.mail_temp_dir.empty() ? "/tmp" : s.mail_temp_dir;
+  c.spool_dir = !spool_dir.empty() ? spool_dir : s.mail_temp_dir.empty() ? "/tmp" : s.mail_temp_dir;
   return c;
 }
 
@@ -46,7 +47,7 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
   LmtpConnection(net::ConnectionContext& ctx, ConnectionDeps deps)
       : ctx_(ctx),
         deps_(std::move(deps)),
-        session_(session_config(*deps_.settings, deps_.hostname), client_info(ctx.peer()),
+        session_(session_config(*deps_.settings, deps_.hostname, deps_.spool_dir), client_info(ctx.peer()),
                  smtp::make_session_id(), *this) {
     if (!deps_.settings->lmtp_rawlog_dir.empty())
       rawlog_ = Rawlog::open(deps_.settings->lmtp_rawlog_dir, session_.session_id());

@@ -25,6 +25,7 @@ struct ConnectionDeps {
   std::string hostname;          // resolved: `hostname` setting or the system's
   net::BlockingPool* pool = nullptr;
   std::unique_ptr<DeliveryBackend> backend;
+  std::string spool_dir;         // "" = mail_temp_dir (privsep may give a private one)
 };
 
 std::unique_ptr<net::StreamProtocol> make_lmtp_connection(net::ConnectionContext& context,

@@ -1,6 +1,8 @@
 #include "privsep/process_setup.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,6 +47,34 @@ base::Status wait_until_ready(int sock) {
   return {};
 }
 
+bool can_create_temp_files(const std::string& dir, const Identity& who) {
+  ScopedFsIdentity as(who.uid, who.gid);
+  if (!as.ok()) return false;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// Bodies larger than lmtp_spool_memory_limit spill to an unlinked file in mail_temp_dir. A
+// mail_temp_dir that only root or the mail user may write (common: Dovecot's lmtp writes it
+// as root) gets a private subdirectory for the unprivileged network process.
+base::Result<std::string> spool_dir_for(const config::Settings& s, const Identity& who) {
+  std::string base = s.mail_temp_dir.empty() ? "/tmp" : s.mail_temp_dir;
+  if (can_create_temp_files(base, who)) return base;
+  std::string dir = base + "/dovetail-spool." + who.name;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return base::fail(base::Error::from_errno(errno, "mail_temp_dir: mkdir " + dir));
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return base::fail(base::Error::config("mail_temp_dir: " + dir + " is not a directory"));
+  if (::chown(dir.c_str(), who.uid, who.gid) != 0 || ::chmod(dir.c_str(), 0700) != 0)
+    return base::fail(base::Error::from_errno(errno, "mail_temp_dir: chown " + dir));
+  if (!can_create_temp_files(dir, who))
+    return base::fail(base::Error::config("mail_temp_dir: " + who.name + " cannot create files in " + dir));
+  return dir;
+}
+
 }  // namespace
 
 const char* describe(PrivilegeMode mode) {
@@ -73,6 +103,9 @@ base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, con
       if (!gid) return base::fail(base::Error::config("service lmtp { group = " + svc->group + " }: " + gid.error().message));
       who->gid = *gid;
     }
+    auto spool = spool_dir_for(s, *who);
+    if (!spool) return base::fail(spool.error());
+    out.spool_dir = *spool;
     if (auto st = drop_privileges(*who); !st) return base::fail(st.error());
     out.mode = PrivilegeMode::kSingleUid;
     out.network_user = who->name;
@@ -91,6 +124,9 @@ base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, con
   auto who = lookup_system_user(s.default_internal_user);
   if (!who) who = lookup_system_user("nobody");
   if (!who) return base::fail(base::Error::config("default_internal_user " + s.default_internal_user + ": " + who.error().message));
+  auto spool = spool_dir_for(s, *who);
+  if (!spool) return base::fail(spool.error());
+  out.spool_dir = *spool;
   if (auto st = drop_privileges(*who); !st) return base::fail(st.error());
   out.mode = PrivilegeMode::kWriterProcess;
   out.network_user = who->name;

@@ -26,6 +26,9 @@ struct PrivilegeSetup {
   std::string network_user;               // who the network process is now
   std::shared_ptr<WriterClient> writer;   // set in kWriterProcess mode
   int writer_pid = -1;
+  // Where the network process spools message bodies: mail_temp_dir when it may write there,
+  // else a private `<mail_temp_dir>/dovetail-spool.<user>` (0700) made for it before the drop.
+  std::string spool_dir;
 };
 
 // config_path "" = the embedded default (the writer loads the same one).
