@@ -1,71 +1,256 @@
 #include "base/var_expand.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
+#include "base/md5.hpp"
 
 namespace dovetail::base {
 namespace {
 
-const VarEntry* find_short(const VarTable& vars, char key) {
-  for (const auto& v : vars)
-    if (v.key != '\0' && v.key == key) return &v;
-  return nullptr;
+// The parsed `[offset.]width` part of one variable; modifiers H and N consume it.
+struct Shape {
+  int offset = 0;
+  int width = 0;
+  bool zero_padding = false;
+};
+
+std::string hex(uint64_t v) {
+  char buf[20];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  return std::string(buf, end);
 }
 
-const VarEntry* find_long(const VarTable& vars, std::string_view name) {
-  for (const auto& v : vars)
-    if (v.name == name) return &v;
-  return nullptr;
+std::string pad_left(std::string s, int len) {
+  if (static_cast<int>(s.size()) < len) s.insert(0, static_cast<size_t>(len) - s.size(), '0');
+  return s;
 }
 
-std::string apply(std::string value, bool lower, bool upper) {
-  for (auto& c : value) {
-    if (lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+// Dovecot's str_hash() (the ELF hash); %H must give the same partition as Dovecot.
+uint32_t str_hash(std::string_view s) {
+  uint32_t h = 0;
+  for (unsigned char c : s) {
+    h = (h << 4) + c;
+    if (uint32_t g = h & 0xf0000000u; g != 0) {
+      h ^= g >> 24;
+      h ^= g;
+    }
   }
-  return value;
+  return h;
+}
+
+std::string m_hash(const std::string& v, Shape& shape) {
+  uint32_t value = str_hash(v);
+  if (shape.width != 0) {
+    value %= static_cast<uint32_t>(shape.width);
+    shape.width = 0;
+  }
+  std::string out = pad_left(hex(value), shape.offset);
+  shape.offset = 0;
+  return out;
+}
+
+std::string m_newhash(const std::string& v, Shape& shape) {
+  Md5Digest d = md5(v);
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = value << 8 | d[i];
+  if (shape.width != 0) {
+    value %= static_cast<uint64_t>(static_cast<uint32_t>(shape.width));
+    shape.width = 0;
+  }
+  // Dovecot prints it as an unsigned int: only the low 32 bits.
+  std::string out = pad_left(hex(static_cast<uint32_t>(value)), shape.offset);
+  shape.offset = 0;
+  return out;
+}
+
+std::string m_hex(const std::string& v, Shape&) {
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) n = 0;
+  return hex(n);
+}
+
+std::string apply_modifier(char m, std::string v, Shape& shape) {
+  switch (m) {
+    case 'L':
+      for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return v;
+    case 'U':
+      for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return v;
+    case 'E': {
+      std::string out;
+      for (char c : v) {
+        if (c == '"' || c == '\'' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+      }
+      return out;
+    }
+    case 'X': return m_hex(v, shape);
+    case 'R': return std::string(v.rbegin(), v.rend());
+    case 'H': return m_hash(v, shape);
+    case 'N': return m_newhash(v, shape);
+    case 'M': return md5_hex(v);
+    case 'D': {
+      std::string out;
+      for (char c : v) {
+        if (c == '.') out += ",dc=";
+        else out.push_back(c);
+      }
+      return out;
+    }
+    case 'T':
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+      return v;
+  }
+  return v;
+}
+
+constexpr std::string_view kModifiers = "LUEXRHNMDT";
+constexpr size_t kMaxModifiers = 10;  // Dovecot's MAX_MODIFIER_COUNT
+
+std::optional<std::string> builtin(std::string_view key) {
+  if (key == "pid") return std::to_string(::getpid());
+  if (key == "uid") return std::to_string(::geteuid());
+  if (key == "gid") return std::to_string(::getegid());
+  if (key == "hostname") {
+    if (const char* env = std::getenv("DOVECOT_HOSTNAME"); env && *env) return std::string(env);
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return std::string("localhost");
+    return std::string(buf);
+  }
+  return std::nullopt;
+}
+
+// %{...}: the table, the built-ins, then `func:data` (only env: is known).
+std::optional<std::string> lookup_long(const VarTable& vars, std::string_view key,
+                                       std::string* unknown_name) {
+  for (const auto& v : vars)
+    if (!v.name.empty() && v.name == key) return v.value;
+  if (auto b = builtin(key)) return b;
+  std::string_view func = key, data;
+  if (auto colon = key.find(':'); colon != std::string_view::npos) {
+    func = key.substr(0, colon);
+    data = key.substr(colon + 1);
+  }
+  if (func == "env") {
+    const char* value = std::getenv(std::string(data).c_str());
+    return std::string(value ? value : "");
+  }
+  *unknown_name = std::string(func);
+  return std::nullopt;
+}
+
+// Offset/width as Dovecot applies them to the final (modified) value.
+void append_shaped(std::string& out, std::string_view v, const Shape& shape) {
+  if (shape.offset < 0) {
+    size_t from_end = static_cast<size_t>(-static_cast<int64_t>(shape.offset));
+    if (v.size() > from_end) v.remove_prefix(v.size() - from_end);
+  } else {
+    v.remove_prefix(std::min(v.size(), static_cast<size_t>(shape.offset)));
+  }
+  if (shape.width == 0) {
+    out.append(v);
+  } else if (!shape.zero_padding) {
+    int64_t width = shape.width;
+    if (width < 0) width = static_cast<int64_t>(v.size()) + width;
+    // A negative result reaches Dovecot's str_append_max() as a huge size_t: all of it.
+    out.append(width < 0 ? v : v.substr(0, static_cast<size_t>(width)));
+  } else {
+    if (static_cast<int64_t>(v.size()) < shape.width) out.append(static_cast<size_t>(shape.width) - v.size(), '0');
+    out.append(v);
+  }
+}
+
+int read_number(std::string_view t, size_t& i) {
+  int n = 0;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+    if (n < 100000000) n = n * 10 + (t[i] - '0');  // saturate: no overflow on hostile input
+    ++i;
+  }
+  return n;
 }
 
 }  // namespace
 
-Expanded var_expand(std::string_view tmpl, const VarTable& vars) {
+Expanded var_expand(std::string_view t, const VarTable& vars) {
   Expanded out;
-  out.text.reserve(tmpl.size() + 32);
-  for (size_t i = 0; i < tmpl.size(); ++i) {
-    char c = tmpl[i];
-    if (c != '%' || i + 1 >= tmpl.size()) {
-      out.text.push_back(c);
+  out.text.reserve(t.size() + 32);
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '%') {
+      out.text.push_back(t[i]);
       continue;
     }
     ++i;
-    if (tmpl[i] == '%') {
-      out.text.push_back('%');
-      continue;
-    }
-    bool lower = false, upper = false;
-    while (i < tmpl.size() && (tmpl[i] == 'L' || tmpl[i] == 'U')) {
-      (tmpl[i] == 'L' ? lower : upper) = true;
+    // [-][0]<width>[.[0][-]<width>]
+    Shape shape;
+    int sign = 1;
+    if (i < t.size() && t[i] == '-') {
+      sign = -1;
       ++i;
     }
-    if (i >= tmpl.size()) break;
-    const VarEntry* entry = nullptr;
-    std::string name;
-    if (tmpl[i] == '{') {
-      size_t close = tmpl.find('}', i);
-      if (close == std::string_view::npos) {  // unterminated: keep the text verbatim
-        out.text.append(tmpl.substr(i - 1));
-        break;
-      }
-      name = std::string(tmpl.substr(i + 1, close - i - 1));
-      entry = find_long(vars, name);
-      i = close;
-    } else {
-      name = std::string(1, tmpl[i]);
-      entry = find_short(vars, tmpl[i]);
+    if (i < t.size() && t[i] == '0') {
+      shape.zero_padding = true;
+      ++i;
     }
-    if (entry)
-      out.text += apply(entry->value, lower, upper);
-    else
-      out.unknown.push_back(name);
+    shape.width = read_number(t, i);
+    if (i < t.size() && t[i] == '.') {
+      shape.offset = sign * shape.width;
+      sign = 1;
+      shape.width = 0;
+      ++i;
+      shape.zero_padding = false;  // a zero before the offset means nothing
+      if (i < t.size() && t[i] == '0') {
+        shape.zero_padding = true;
+        ++i;
+      }
+      if (i < t.size() && t[i] == '-') {
+        sign = -1;
+        ++i;
+      }
+      shape.width = sign * read_number(t, i);
+    }
+    std::string modifiers;
+    while (modifiers.size() < kMaxModifiers && i < t.size() &&
+           kModifiers.find(t[i]) != std::string_view::npos)
+      modifiers.push_back(t[i++]);
+    if (i >= t.size()) break;
+
+    std::optional<std::string> value;
+    std::string unknown_name;
+    if (t[i] == '{' && t.find('}', i) != std::string_view::npos) {
+      // Braces nest (Dovecot counts them for %{if;...}); the key ends at the matching one.
+      size_t end = i + 1;
+      for (int depth = 1; end < t.size(); ++end) {
+        if (t[end] == '{') ++depth;
+        if (t[end] == '}' && --depth == 0) break;
+      }
+      value = lookup_long(vars, t.substr(i + 1, end - i - 1), &unknown_name);
+      i = std::min(end, t.size() - 1);
+    } else {
+      for (const auto& v : vars) {
+        if (v.key != '\0' && v.key == t[i]) {
+          value = v.value;
+          break;
+        }
+      }
+      if (!value && t[i] == '%') value = "%";
+      if (!value) unknown_name = std::string(1, t[i]);
+    }
+    if (!value) {
+      out.text += "UNSUPPORTED_VARIABLE_" + unknown_name;
+      out.unknown.push_back(std::move(unknown_name));
+      continue;
+    }
+    std::string v = std::move(*value);
+    for (char m : modifiers) v = apply_modifier(m, std::move(v), shape);
+    append_shaped(out.text, v, shape);
   }
   return out;
 }

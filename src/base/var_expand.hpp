@@ -1,12 +1,25 @@
-// var_expand.hpp — Dovecot `%` variable templates (%u %n %d %h %{user} %Lu %% ...).
+// var_expand.hpp — Dovecot 2.3 `%` variable templates (%u %n %d %h %{user} %Lu %2.1n %%).
 //
-// Purpose: settings such as mail_location, passwd-file args and auth_username_format are
-// kept as templates and expanded at use with the values of one user/connection.
-// Supported: %X and %{long} with modifiers L (lower), U (upper) in any order before the key,
-// e.g. %Lu, %{Ld}... is NOT Dovecot syntax; Dovecot writes modifiers before the brace: %L{user}.
-// Unknown variables expand to the empty string and are reported via `unknown` (Dovecot logs
-// them too). `~/` at the start is NOT handled here (see expand_home()).
-// Depends on: std only. Threading: pure functions.
+// Purpose: settings such as mail_location, passwd-file args, SQL queries and
+// auth_username_format are kept as templates and expanded at use with the values of one
+// user/connection, byte for byte as Dovecot 2.3's var_expand does:
+//   %[-][0]<width>[.[0][-]<width>]<modifiers><key>   key = one letter or {long name}
+// * offset/width: `%3n` = first 3 characters, `%2.1n` = the third, `%-3.2n` = 2 characters
+//   starting 3 from the end, `%0.-2n` = all but the last 2; a `0` before the width pads
+//   with '0' instead of truncating (`%05X{uid}`). A positive offset past the end gives "".
+// * modifiers, applied left to right before the substring: L lower, U upper, E escape
+//   `"` `'` `\`, X decimal → hex, R reverse, H 32-bit string hash and N MD5-based hash
+//   (both in hex; the width is a modulus and the offset a zero-pad length: `%4.256Hn`),
+//   M MD5 hex, D `a.b` → `a,dc=b` (LDAP), T trim trailing whitespace.
+// * long keys: the table's names, then the built-ins pid, uid, gid (effective ids),
+//   hostname ($DOVECOT_HOSTNAME or gethostname()) and env:NAME (unset = "").
+//   `%{name:data}` with another function name (Dovecot's hash functions, `if`) is
+//   not supported and counts as unknown.
+// Unknown variables expand to `UNSUPPORTED_VARIABLE_<key>` as in Dovecot and are listed
+// in `unknown` so callers that build paths can refuse the result (mail_location does).
+// A trailing lone `%` is dropped (Dovecot). `~/` is NOT handled here (see expand_home()).
+// Depends on: std + POSIX (getpid, geteuid, gethostname, getenv). Threading: pure functions
+// (getenv is read-only here).
 #pragma once
 
 #include <string>
@@ -17,7 +30,7 @@ namespace dovetail::base {
 
 struct VarEntry {
   char key;                // short form, e.g. 'u'; '\0' when none
-  std::string_view name;   // long form, e.g. "user"
+  std::string_view name;   // long form, e.g. "user"; empty when none
   std::string value;
 };
 
@@ -25,12 +38,12 @@ using VarTable = std::vector<VarEntry>;
 
 struct Expanded {
   std::string text;
-  std::vector<std::string> unknown;  // variable names that had no value in the table
+  std::vector<std::string> unknown;  // keys that had no value ("z", "nope" for %{nope:x})
 };
 
 Expanded var_expand(std::string_view tmpl, const VarTable& vars);
 
-// The standard table for one user: u/user, n/username, d/domain, h/home, plus extras.
+// The standard table for one user: u/user, n/username, d/domain, h/home.
 VarTable user_vars(std::string_view user, std::string_view home);
 
 // "~/x" -> home + "/x", "~" -> home; anything else unchanged.

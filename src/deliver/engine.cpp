@@ -132,9 +132,6 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
         "mail_location '" + location_setting + "': " + location.error().message);
     return lookup_failed();
   }
-  for (const auto& var : location->unknown_vars)
-    log(base::log::Level::kWarning, user.name, rcpt.id,
-        "mail_location: unknown variable %" + var + " expanded to nothing");
 
   // lmtp_user_concurrency_limit: a repeated RCPT of the same address in this transaction
   // shares its first occurrence's slot (it is stored once), so it takes none of its own.

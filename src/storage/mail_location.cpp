@@ -46,9 +46,10 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
   const auto vars = base::user_vars(user, home);
   MailLocation loc;
   bool home_missing = false;
+  std::vector<std::string> unknown;
   auto expand = [&](const std::string& raw) {
     auto ex = base::var_expand(raw, vars);
-    loc.unknown_vars.insert(loc.unknown_vars.end(), ex.unknown.begin(), ex.unknown.end());
+    unknown.insert(unknown.end(), ex.unknown.begin(), ex.unknown.end());
     if (ex.text.starts_with('~') && home.empty()) home_missing = true;
     std::string path = base::expand_home(ex.text, home);
     while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -77,6 +78,13 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
     } else {
       return base::fail(base::Error::config("mail_location: unsupported option " + key));
     }
+  }
+  if (!unknown.empty()) {
+    // A path with a variable Dovecot would not know either: delivering there would put
+    // mail where no reader looks (or mix users), so defer until the config is fixed.
+    std::string names;
+    for (const auto& u : unknown) names += (names.empty() ? "%" : ", %") + (u.size() == 1 ? u : "{" + u + "}");
+    return base::fail(base::Error::temporary("mail_location: unknown variable " + names));
   }
   if (home_missing) {
     return base::fail(base::Error::temporary("mail_location uses ~ but the user has no home directory"));

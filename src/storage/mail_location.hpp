@@ -7,7 +7,9 @@
 // autodetection, which here is `maildir:~/Maildir`. CONTROL= holds the subscriptions file;
 // INDEX= is accepted and unused (Dovetail writes no index files; Dovecot rebuilds them).
 // Depends on: base. Error contract: kConfig for an unsupported format/layout/option or a
-// relative path; kTemporary when `~` is used and the user has no home.
+// relative path; kTemporary when `~` is used and the user has no home, and when a path uses
+// a `%` variable base::var_expand does not know (Dovecot fails the lookup too; expanding it
+// to nothing or to a literal would deliver into a directory no reader uses).
 // Threading: pure function.
 #pragma once
 
@@ -30,7 +32,6 @@ struct MailLocation {
   std::string inbox;    // INBOX's Maildir; == root unless INBOX= was given
   std::string control;  // directory of the `subscriptions` file; == root unless CONTROL=
   std::string index;    // INDEX= as given (expanded), may be empty; unused
-  std::vector<std::string> unknown_vars;  // `%` variables that had no value (log them)
 };
 
 [[nodiscard]] base::Result<MailLocation> parse_mail_location(std::string_view setting,

@@ -81,6 +81,11 @@ TEST(MailLocation, Parses) {
       {"MAILDIR:~/M:layout=Maildir++", "/home/a/M", "/home/a/M", "/home/a/M", Layout::kMaildirPlusPlus},
       {"maildir:/m/a::b", "/m/a:b", "/m/a:b", "/m/a:b", Layout::kMaildirPlusPlus},
       {"maildir:%h/Mail", "/home/a/Mail", "/home/a/Mail", "/home/a/Mail", Layout::kMaildirPlusPlus},
+      // Dovecot's offset/width forms: one-letter and hashed directory fan-out.
+      {"maildir:/x/%d/%1n/%n", "/x/test.example/a/alice", "/x/test.example/a/alice",
+       "/x/test.example/a/alice", Layout::kMaildirPlusPlus},
+      {"maildir:/x/%Ld/%1.1Ln/%{user}:INBOX=/i/%2.256Hu", "/x/test.example/l/alice@test.example",
+       "/i/f5", "/x/test.example/l/alice@test.example", Layout::kMaildirPlusPlus},
   };
   for (const auto& c : cases) {
     auto r = parse_mail_location(c.setting, "alice@test.example", "/home/a");
@@ -107,6 +112,22 @@ TEST(MailLocation, Errors) {
   EXPECT_EQ(parse_mail_location("maildir:~/M:BOGUS=1", "a", "/h").error().kind, base::ErrorKind::kConfig);
   EXPECT_EQ(parse_mail_location("maildir:relative/M", "a", "/h").error().kind, base::ErrorKind::kConfig);
   EXPECT_EQ(parse_mail_location("maildir:~/M", "a", "").error().kind, base::ErrorKind::kTemporary);
+}
+
+// An unknown variable is a temporary failure (the recipient gets 451 4.3.0), never a path
+// with the variable left out or spelled literally.
+TEST(MailLocation, UnknownVariableIsTemporary) {
+  for (const char* setting : {"maildir:/x/%z/%n", "maildir:/x/%{nosuch}", "maildir:~/M:INBOX=/i/%q",
+                              "maildir:~/M:CONTROL=/c/%{md5::user}", "maildir:/x/%L"}) {
+    auto r = parse_mail_location(setting, "alice@test.example", "/home/a");
+    if (std::string_view(setting).ends_with("%L")) {  // lone trailing '%L': dropped, as Dovecot
+      ASSERT_TRUE(r) << setting;
+      continue;
+    }
+    ASSERT_FALSE(r) << setting << " -> " << r->root;
+    EXPECT_EQ(r.error().kind, base::ErrorKind::kTemporary) << setting;
+    EXPECT_NE(r.error().message.find("unknown variable"), std::string::npos) << r.error().message;
+  }
 }
 
 TEST(UniqueName, IsStrictlyIncreasingAndUnique) {
