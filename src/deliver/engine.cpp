@@ -55,7 +55,9 @@ Engine::Engine(config::SettingsPtr settings, EngineDeps deps,
     : settings_(std::move(settings)),
       deps_(std::move(deps)),
       delivery_address_(delivery_address),
-      writer_(fsync, deps_.fs ? *deps_.fs : storage::real_fs()),
+      writer_(fsync, deps_.fs ? *deps_.fs : storage::real_fs(),
+              settings_->maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
+                                                     : storage::CopyMode::kWriteEach),
       hostname_(settings_->hostname.empty() ? system_hostname() : settings_->hostname),
       pid_(std::to_string(getpid())) {}
 

@@ -289,7 +289,7 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
       const Perms& p = boxes[s].perms;
       return p.uid == box.perms.uid && p.gid == box.perms.gid && p.file_mode == box.perms.file_mode;
     });
-    if (src != sources.end()) {
+    if (copies_ == CopyMode::kHardLink && src != sources.end()) {
       std::string name = with_sizes(next_unique_base(), size, vsize);
       int r = fs.link_at(boxes[*src].neu.get(), names[*src].c_str(), box.neu.get(), name.c_str());
       if (r == 0) {

@@ -5,6 +5,7 @@
 // (issue 5); save_batch() is the same for N recipients of one message: the first copy is
 // written, the others are hard-linked into their own new/ with their own unique names when
 // they belong to the same uid/gid/mode and filesystem (else they get their own write).
+// With CopyMode::kWriteEach (maildir_copy_with_hardlinks = no) every copy is written.
 // Steps per copy (COMPAT.md item 9): create `tmp/<base>` with O_EXCL, write headers + body
 // (copy_file_range/pread for a file-backed body: a big body never sits in RAM), fsync it
 // (mail_fsync != never), rename to `new/<base>,S=<size>,W=<vsize>`, fsync new/ (!= never);
@@ -41,6 +42,9 @@
 namespace dovetail::storage {
 
 enum class FsyncMode { kOptimized, kAlways, kNever };  // the mail_fsync setting
+
+// maildir_copy_with_hardlinks: yes = kHardLink (Dovecot's default), no = kWriteEach.
+enum class CopyMode { kHardLink, kWriteEach };
 
 [[nodiscard]] base::Result<FsyncMode> parse_fsync_mode(std::string_view setting);
 
@@ -80,7 +84,8 @@ using SaveResult = base::Expected<Saved, SaveError>;
 
 class MaildirWriter {
  public:
-  explicit MaildirWriter(FsyncMode mode, Fs& fs = real_fs()) : mode_(mode), fs_(&fs) {}
+  explicit MaildirWriter(FsyncMode mode, Fs& fs = real_fs(), CopyMode copies = CopyMode::kHardLink)
+      : mode_(mode), copies_(copies), fs_(&fs) {}
 
   // `headers` are prepended verbatim (stored form: LF line endings).
   [[nodiscard]] SaveResult save(const mail::Spool& spool, std::string_view headers,
@@ -95,6 +100,7 @@ class MaildirWriter {
 
  private:
   FsyncMode mode_;
+  CopyMode copies_;
   Fs* fs_;
 };
 

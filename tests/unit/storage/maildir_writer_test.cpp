@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <regex>
+#include <set>
 
 #include "storage/unique_name.hpp"
 #include "storage_test_util.hpp"
@@ -308,6 +309,34 @@ TEST_F(Fixture, BatchHardLinksCopiesForSeveralRecipients) {
   EXPECT_EQ(a.st_nlink, 3u);
   EXPECT_NE(fs::path(rs[0]->path).filename(), fs::path(rs[2]->path).filename());
   EXPECT_EQ(testlib::read_file(rs[1]->path), std::string(kHeaders) + std::string(kBody));
+}
+
+// maildir_copy_with_hardlinks = no: every recipient gets its own file (own inode, one link).
+TEST_F(Fixture, BatchWritesEachCopyWhenHardLinksAreOff) {
+  MaildirWriter separate(FsyncMode::kOptimized, real_fs(), CopyMode::kWriteEach);
+  testlib::TempDir t2;
+  UserTarget alice = make_user(root);
+  UserTarget bob = make_user(t2.str() + "/Maildir");
+  std::vector<SaveTarget> targets = {
+      {&alice, {}},
+      {&bob, {}},
+      {&alice, {"Lists", MissingMailbox::kCreate}},
+  };
+  auto rs = separate.save_batch(memory_body(kBody), kHeaders, targets);
+  ASSERT_EQ(rs.size(), 3u);
+  std::set<ino_t> inodes;
+  for (auto& r : rs) {
+    ASSERT_TRUE(r) << r.error().log_reason;
+    EXPECT_FALSE(r->hard_link);
+    struct stat st {};
+    ASSERT_EQ(::stat(r->path.c_str(), &st), 0) << r->path;
+    EXPECT_EQ(st.st_nlink, 1u) << r->path;
+    inodes.insert(st.st_ino);
+    EXPECT_EQ(testlib::read_file(r->path), std::string(kHeaders) + std::string(kBody));
+  }
+  EXPECT_EQ(inodes.size(), 3u);
+  for (const auto& dir : {root + "/tmp", t2.str() + "/Maildir/tmp", root + "/.Lists/tmp"})
+    EXPECT_TRUE(list_dir(dir).empty()) << dir;
 }
 
 TEST_F(Fixture, BatchWritesSeparateCopiesForDifferentOwners) {
