@@ -26,15 +26,14 @@ void ConcurrencyLimiter::Token::release() {
   }
 }
 
-std::shared_ptr<ConcurrencyLimiter> ConcurrencyLimiter::create(unsigned limit) {
-  return std::shared_ptr<ConcurrencyLimiter>(new ConcurrencyLimiter(limit));
+std::shared_ptr<ConcurrencyLimiter> ConcurrencyLimiter::create() {
+  return std::shared_ptr<ConcurrencyLimiter>(new ConcurrencyLimiter());
 }
 
-std::optional<ConcurrencyLimiter::Token> ConcurrencyLimiter::try_acquire(const std::string& user) {
-  if (limit_ == 0) return Token();  // unlimited: an empty token, nothing to release
+std::optional<ConcurrencyLimiter::Token> ConcurrencyLimiter::try_acquire(const std::string& user, unsigned limit) {
   std::lock_guard lock(mutex_);
   size_t& count = counts_[user];
-  if (count >= limit_) {
+  if (limit != 0 && count >= limit) {
     if (count == 0) counts_.erase(user);
     return std::nullopt;
   }

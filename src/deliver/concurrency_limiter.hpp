@@ -1,7 +1,9 @@
 // concurrency_limiter.hpp — lmtp_user_concurrency_limit: deliveries in flight per user.
 //
 // Purpose: one counter per user for the whole process, counted across all connections and
-// worker threads. A slot is taken at RCPT and held by a Token until the transaction ends
+// worker threads. The process has ONE limiter; the limit is an argument of each call, so the
+// engines of different settings snapshots (a SIGHUP reload that changes the limit, a
+// local/remote filter with its own limit) share the counts instead of starting from zero. A slot is taken at RCPT and held by a Token until the transaction ends
 // (the token lives in the resolved recipient; dropping it releases the slot). When the
 // limit is reached the RCPT gets `451 4.3.0 <rcpt> Too many concurrent deliveries for user`.
 // Depends on: std only. Error contract: try_acquire() returns an empty optional when full.
@@ -38,18 +40,17 @@ class ConcurrencyLimiter : public std::enable_shared_from_this<ConcurrencyLimite
     std::string user_;
   };
 
-  // limit 0 = unlimited (tokens are still handed out, nothing is counted).
-  static std::shared_ptr<ConcurrencyLimiter> create(unsigned limit);
+  static std::shared_ptr<ConcurrencyLimiter> create();
 
-  [[nodiscard]] std::optional<Token> try_acquire(const std::string& user);
+  // Takes a slot unless `user` already holds `limit` (or more, after the limit was lowered).
+  // limit 0 = unlimited: the slot is still counted, so a later, lower limit sees it.
+  [[nodiscard]] std::optional<Token> try_acquire(const std::string& user, unsigned limit);
   size_t in_flight(const std::string& user) const;
-  unsigned limit() const { return limit_; }
 
  private:
-  explicit ConcurrencyLimiter(unsigned limit) : limit_(limit) {}
+  ConcurrencyLimiter() = default;
   void release(const std::string& user);
 
-  const unsigned limit_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, size_t> counts_;
 };

@@ -70,7 +70,7 @@ base::Result<std::unique_ptr<Engine>> Engine::create(config::SettingsPtr setting
   if (!delivery_address) return base::fail(delivery_address.error());
   auto fsync = storage::parse_fsync_mode(settings->mail_fsync);
   if (!fsync) return base::fail(fsync.error());
-  if (!deps.limiter) deps.limiter = ConcurrencyLimiter::create(settings->lmtp_user_concurrency_limit);
+  if (!deps.limiter) deps.limiter = ConcurrencyLimiter::create();
   if (!deps.clock) deps.clock = [] { return std::time(nullptr); };
   if (!deps.log) deps.log = base::log::write;
   return std::unique_ptr<Engine>(
@@ -145,10 +145,10 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
                                 return same_recipient(r.address, rcpt.address);
                               });
   if (!repeated) {
-    auto acquired = deps_.limiter->try_acquire(user.name);
+    auto acquired = deps_.limiter->try_acquire(user.name, s.lmtp_user_concurrency_limit);
     if (!acquired) {
       log(base::log::Level::kInfo, user.name, rcpt.id,
-          "lmtp_user_concurrency_limit = " + std::to_string(deps_.limiter->limit()) +
+          "lmtp_user_concurrency_limit = " + std::to_string(s.lmtp_user_concurrency_limit) +
               " reached, deferring recipient");
       return too_many_concurrent();
     }

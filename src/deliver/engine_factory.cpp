@@ -30,8 +30,7 @@ base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr sett
   deps.lookup_user = [shared_db](std::string_view key) { return shared_db->lookup_user(key); };
   deps.service = service;
   deps.store = std::move(store);
-  if (limiter && limiter->limit() == settings->lmtp_user_concurrency_limit)
-    deps.limiter = std::move(limiter);
+  deps.limiter = std::move(limiter);  // the process's one limiter; each call names its limit
   auto engine = Engine::create(std::move(settings), std::move(deps));
   if (!engine) return base::fail(engine.error());
   return std::shared_ptr<const Engine>(std::move(*engine));

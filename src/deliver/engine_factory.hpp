@@ -3,7 +3,8 @@
 // Purpose: the one place that wires config's passdb/userdb blocks into a userdb::UserDb and
 // that into an Engine, so lmtpd and the LDA construct the engine identically. Build one per
 // settings snapshot (not per connection: UserDb::create reads files/opens databases) and
-// share it; pass the previous engine's limiter on reload so in-flight counts survive.
+// share it; pass the process's one limiter (the first engine's) to every later engine — after a
+// reload and for every filter snapshot — so in-flight counts are shared whatever each limit is.
 // Depends on: deliver/engine.hpp, userdb, config/settings.hpp (decision 0002).
 // Error contract: kConfig when a userdb/passdb block or an engine setting is unusable.
 // Threading: create once on any thread; the Engine is then shared read-only.
