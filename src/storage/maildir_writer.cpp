@@ -68,12 +68,14 @@ base::Expected<Perms, SaveError> owner_perms(const UserTarget& user, FsyncMode m
 }
 
 // Dovecot derives new files' modes (and a setgid group) from the mail root's permissions.
-void derive_perms(Fs& fs, int root_fd, Perms& p) {
+// A root that cannot be stat'ed is a temporary failure: guessed modes could expose mail.
+base::Expected<void, SaveError> derive_perms(Fs& fs, int root_fd, const std::string& root, Perms& p) {
   struct stat st {};
-  if (fs.fstat(root_fd, &st) != 0) return;
+  if (int r = fs.fstat(root_fd, &st); r != 0) return fail_errno(r < 0 ? r : -EIO, "fstat(" + root + ")");
   p.dir_mode = st.st_mode & (0777 | S_ISGID);
   p.file_mode = st.st_mode & 0666;
   if ((st.st_mode & S_ISGID) != 0) p.gid = st.st_gid;
+  return {};
 }
 
 base::Expected<void, SaveError> ensure_subdirs(Fs& fs, OpenBox& box, int box_fd) {
@@ -108,7 +110,9 @@ base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, cons
     bool created_root = false;
     auto root = open_or_create_path(fs, base_path, box.perms, &created_root);
     if (!root) return Fail(root.error());
-    if (!created_root) derive_perms(fs, root->get(), box.perms);
+    if (!created_root) {
+      if (auto derived = derive_perms(fs, root->get(), base_path, box.perms); !derived) return Fail(derived.error());
+    }
     if (created_root && !folder.inbox && loc.inbox == loc.root) {
       // A new mail root gets INBOX's cur/new/tmp too, as Dovecot makes it: INBOX always exists.
       OpenBox inbox;

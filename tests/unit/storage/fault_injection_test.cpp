@@ -20,30 +20,36 @@ using test::list_dir;
 using test::make_user;
 using test::memory_body;
 
-enum class Op { kOpenCreate, kMkdir, kRename, kLink, kWrite, kPread, kCopyRange, kFsyncFile, kFsyncDir, kFchown, kClose };
+enum class Op {
+  kOpenCreate, kMkdir, kRename, kLink, kWrite, kPread, kCopyRange, kFsyncFile, kFsyncDir, kFchown, kClose,
+  kOpenExisting, kFstat,
+};
 
 const char* op_name(Op op) {
   static const char* names[] = {"open(O_CREAT)", "mkdir", "rename", "link", "write", "pread",
-                                "copy_file_range", "fsync(file)", "fsync(dir)", "fchown", "close"};
+                                "copy_file_range", "fsync(file)", "fsync(dir)", "fchown", "close",
+                                "open(existing)", "fstat"};
   return names[static_cast<int>(op)];
 }
 
 class FaultFs final : public Fs {
  public:
-  void arm(Op op, int err, int nth = 1) {
+  // Fails the nth call of `op`; with `name`, only calls on that path name count.
+  void arm(Op op, int err, int nth = 1, const char* name = nullptr) {
     op_ = op;
     err_ = err;
     nth_ = nth;
+    name_ = name;
     seen_ = 0;
     armed_ = true;
   }
   bool fired() const { return fired_; }
 
   int open_at(int d, const char* p, int f, mode_t m) override {
-    if ((f & O_CREAT) != 0 && hit(Op::kOpenCreate)) return -err_;
+    if (hit((f & O_CREAT) != 0 ? Op::kOpenCreate : Op::kOpenExisting, p)) return -err_;
     return real_.open_at(d, p, f, m);
   }
-  int mkdir_at(int d, const char* p, mode_t m) override { return hit(Op::kMkdir) ? -err_ : real_.mkdir_at(d, p, m); }
+  int mkdir_at(int d, const char* p, mode_t m) override { return hit(Op::kMkdir, p) ? -err_ : real_.mkdir_at(d, p, m); }
   int rename_at(int a, const char* b, int c, const char* e) override {
     return hit(Op::kRename) ? -err_ : real_.rename_at(a, b, c, e);
   }
@@ -64,7 +70,7 @@ class FaultFs final : public Fs {
     return hit(S_ISDIR(st.st_mode) ? Op::kFsyncDir : Op::kFsyncFile) ? -err_ : real_.fsync(fd);
   }
   int fchown(int fd, uid_t u, gid_t g) override { return hit(Op::kFchown) ? -err_ : real_.fchown(fd, u, g); }
-  int fstat(int fd, struct stat* st) override { return real_.fstat(fd, st); }
+  int fstat(int fd, struct stat* st) override { return hit(Op::kFstat) ? -err_ : real_.fstat(fd, st); }
   int close(int fd) override {
     struct stat st {};
     ::fstat(fd, &st);
@@ -76,8 +82,9 @@ class FaultFs final : public Fs {
   }
 
  private:
-  bool hit(Op op) {
+  bool hit(Op op, const char* name = nullptr) {
     if (!armed_ || op != op_) return false;
+    if (name_ != nullptr && (name == nullptr || std::strcmp(name, name_) != 0)) return false;
     if (++seen_ != nth_) return false;
     armed_ = false;
     fired_ = true;
@@ -87,6 +94,7 @@ class FaultFs final : public Fs {
   Op op_{};
   int err_ = 0;
   int nth_ = 1;
+  const char* name_ = nullptr;
   int seen_ = 0;
   bool armed_ = false;
   bool fired_ = false;
@@ -101,6 +109,9 @@ struct Case {
   bool first_delivery;  // the Maildir does not exist yet
   bool file_body;       // body comes from an fd (copy_file_range / pread path)
   SaveError::Kind kind;
+  const char* name = nullptr;    // only calls on this path name count (open/mkdir)
+  const char* folder = nullptr;  // deliver to this folder (lda_mailbox_autocreate) not INBOX
+  FsyncMode mode = FsyncMode::kOptimized;
 };
 
 class StorageFault : public ::testing::TestWithParam<Case> {};
@@ -111,8 +122,10 @@ TEST_P(StorageFault, FailsCleanly) {
   testlib::TempDir tmp;
   std::string root = tmp.str() + "/Maildir";
   FaultFs ffs;
-  MaildirWriter writer(FsyncMode::kOptimized, ffs);
+  MaildirWriter writer(c.mode, ffs);
   UserTarget user = make_user(root);
+  MailboxRequest mailbox;
+  if (c.folder != nullptr) mailbox = {c.folder, MissingMailbox::kCreate};
   size_t before = 0;
   if (!c.first_delivery) {
     ASSERT_TRUE(writer.save(memory_body(kBody), "", user, MailboxRequest{}));
@@ -126,9 +139,9 @@ TEST_P(StorageFault, FailsCleanly) {
     body.memory = {};
     body.fd = fd;
   }
-  ffs.arm(c.op, c.err, c.nth);
+  ffs.arm(c.op, c.err, c.nth, c.name);
   SaveResult r = [&] {
-    if (c.op != Op::kPread) return writer.save(body, "X: 1\n", user, MailboxRequest{});
+    if (c.op != Op::kPread) return writer.save(body, "X: 1\n", user, mailbox);
     // Two faults in a row: EXDEV from copy_file_range, then the injected pread error.
     struct TwoStep final : Fs {
       FaultFs& inner;
@@ -158,6 +171,11 @@ TEST_P(StorageFault, FailsCleanly) {
   EXPECT_FALSE(r.error().log_reason.empty());
   EXPECT_EQ(list_dir(root + "/new").size(), before) << op_name(c.op);
   EXPECT_TRUE(list_dir(root + "/tmp").empty()) << op_name(c.op);
+  if (c.folder != nullptr) {
+    const std::string dir = root + "/." + c.folder;
+    EXPECT_TRUE(list_dir(dir + "/new").empty()) << op_name(c.op);
+    EXPECT_TRUE(list_dir(dir + "/tmp").empty()) << op_name(c.op);
+  }
 }
 
 using K = SaveError::Kind;
@@ -182,7 +200,22 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{Op::kMkdir, EACCES, 1, true, false, K::kTemp},   // the mail root
                       Case{Op::kMkdir, ENOSPC, 2, true, false, K::kTemp},   // cur/
                       Case{Op::kMkdir, EDQUOT, 4, true, false, K::kQuotaExceeded},  // tmp/
-                      Case{Op::kFsyncDir, EIO, 1, true, false, K::kTemp}));  // parent after mkdir
+                      Case{Op::kFsyncDir, EIO, 1, true, false, K::kTemp},  // parent after mkdir
+                      // Opening an existing Maildir's tmp/ and new/, stat'ing its root.
+                      Case{Op::kOpenExisting, EIO, 1, false, false, K::kTemp, "tmp"},
+                      Case{Op::kOpenExisting, EACCES, 1, false, false, K::kTemp, "new"},
+                      Case{Op::kOpenExisting, EMFILE, 1, false, false, K::kTemp, "tmp"},
+                      Case{Op::kFstat, EIO, 1, false, false, K::kTemp},
+                      // A detail folder created on delivery: its mkdir and maildirfolder marker.
+                      Case{Op::kMkdir, ENOSPC, 1, false, false, K::kTemp, ".Lists", "Lists"},
+                      Case{Op::kMkdir, EDQUOT, 1, false, false, K::kQuotaExceeded, ".Lists", "Lists"},
+                      Case{Op::kMkdir, EIO, 1, false, false, K::kTemp, "new", "Lists"},  // .Lists/new
+                      Case{Op::kOpenCreate, ENOSPC, 1, false, false, K::kTemp, "maildirfolder", "Lists"},
+                      Case{Op::kOpenCreate, EIO, 1, false, false, K::kTemp, "maildirfolder", "Lists"},
+                      // mail_fsync = always: fsync(tmp/) after the rename into new/.
+                      Case{Op::kFsyncDir, EIO, 1, false, false, K::kTemp, nullptr, nullptr, FsyncMode::kAlways},
+                      Case{Op::kFsyncDir, ENOSPC, 1, false, false, K::kTemp, nullptr, nullptr,
+                           FsyncMode::kAlways}));
 
 TEST(StorageFaultBatch, FailedLinkFailsOnlyThatRecipient) {
   testlib::TempDir a, b;
