@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "base/unique_fd.hpp"
 #include "privsep/channel.hpp"
 #include "privsep/credentials.hpp"
 #include "privsep/wire.hpp"
@@ -56,6 +57,8 @@ bool can_create_temp_files(const std::string& dir, const Identity& who) {
   return true;
 }
 
+}  // namespace
+
 // Bodies larger than lmtp_spool_memory_limit spill to an unlinked file in mail_temp_dir. A
 // mail_temp_dir that only root or the mail user may write (common: Dovecot's lmtp writes it
 // as root) gets a private subdirectory for the unprivileged network process.
@@ -65,17 +68,24 @@ base::Result<std::string> spool_dir_for(const config::Settings& s, const Identit
   std::string dir = base + "/dovetail-spool." + who.name;
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return base::fail(base::Error::from_errno(errno, "mail_temp_dir: mkdir " + dir));
+  // As root in a directory others may write (mail_temp_dir is often /tmp): act on the
+  // directory we opened, never on the name again, so a symlink or a swapped entry cannot
+  // make us chown something else. O_NOFOLLOW refuses a symlink in the last step.
+  base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ELOOP || errno == ENOTDIR)
+      return base::fail(base::Error::config("mail_temp_dir: " + dir + " is not a directory"));
+    return base::fail(base::Error::from_errno(errno, "mail_temp_dir: open " + dir));
+  }
   struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode))
     return base::fail(base::Error::config("mail_temp_dir: " + dir + " is not a directory"));
-  if (::chown(dir.c_str(), who.uid, who.gid) != 0 || ::chmod(dir.c_str(), 0700) != 0)
+  if (::fchown(fd.get(), who.uid, who.gid) != 0 || ::fchmod(fd.get(), 0700) != 0)
     return base::fail(base::Error::from_errno(errno, "mail_temp_dir: chown " + dir));
   if (!can_create_temp_files(dir, who))
     return base::fail(base::Error::config("mail_temp_dir: " + who.name + " cannot create files in " + dir));
   return dir;
 }
-
-}  // namespace
 
 const char* describe(PrivilegeMode mode) {
   switch (mode) {

@@ -15,6 +15,7 @@
 
 #include "base/result.hpp"
 #include "config/settings.hpp"
+#include "privsep/credentials.hpp"
 #include "privsep/writer_client.hpp"
 
 namespace dovetail::privsep {
@@ -36,5 +37,11 @@ struct PrivilegeSetup {
                                                                 const std::string& config_path);
 
 const char* describe(PrivilegeMode mode);
+
+// Where `who` will spool bodies (see PrivilegeSetup::spool_dir); runs as root before the drop.
+// Security: mail_temp_dir may be writable by others (/tmp): the private directory is
+// opened O_NOFOLLOW and changed through its descriptor (fchown/fchmod), so swapping a symlink
+// in under the name cannot redirect the chown. Exposed for tests.
+[[nodiscard]] base::Result<std::string> spool_dir_for(const config::Settings& s, const Identity& who);
 
 }  // namespace dovetail::privsep
