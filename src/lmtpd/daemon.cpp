@@ -4,6 +4,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -16,6 +17,7 @@
 #include "lmtpd/reply_map.hpp"
 #include "lmtpd/settings_source.hpp"
 #include "net/server.hpp"
+#include "privsep/credentials.hpp"
 #include "privsep/process_setup.hpp"
 #include "privsep/remote_store.hpp"
 #include "storage/maildir_writer.hpp"
@@ -75,6 +77,14 @@ void print_err(const std::string& line) { std::fprintf(stderr, "%s%s\n", kPrefix
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
+  // no_new_privs is per thread and inherited only by threads created later: set it here,
+  // before the event threads and the blocking pool exist, so every thread that parses the
+  // network has it (decision 0003). Harmless for the writer: it is exec'd as root with every
+  // capability it already holds, so it gains nothing no_new_privs could refuse.
+  if (auto st = privsep::forbid_new_privileges(); !st) {
+    print_err("cannot set no_new_privs: " + st.error().message);
+    return EX_OSERR;
+  }
   auto source_r = SettingsSource::load(options.config_path);
   if (!source_r) {
     print_err(source_r.error().message);
@@ -116,6 +126,7 @@ int run_daemon(const DaemonOptions& options) {
             priv->network_user);
 
   auto backends = std::make_shared<EngineBackends>();
+  auto writer_died = std::make_shared<std::atomic<bool>>(false);
   if (priv->writer) {
     auto fsync = storage::parse_fsync_mode(lmtp->mail_fsync);
     if (!fsync) {
@@ -125,7 +136,10 @@ int run_daemon(const DaemonOptions& options) {
     std::shared_ptr<privsep::WriterClient> writer = priv->writer;
     // A writer that died or misbehaved is not renegotiated with: stop, let the service
     // manager restart both processes. In-flight deliveries get 451 and are retried.
-    writer->set_on_death([] { ::kill(::getpid(), SIGTERM); });
+    writer->set_on_death([writer_died] {
+      writer_died->store(true);
+      ::kill(::getpid(), SIGTERM);
+    });
     privsep::FsyncMode wire_fsync = privsep::to_wire(*fsync);
     backends->set_store([writer, wire_fsync](const storage::Body& body, std::string_view headers,
                                              std::span<const storage::SaveTarget> targets,
@@ -150,7 +164,8 @@ int run_daemon(const DaemonOptions& options) {
     return make_lmtp_connection(ctx, std::move(deps));
   });
 
-  server.handle_signals([source, backends, &server] {
+  std::shared_ptr<privsep::WriterClient> writer = priv->writer;
+  server.handle_signals([source, backends, writer, &server] {
     // A new config counts only when its userdb can be built too.
     auto validate = [&](const SettingsSource& candidate) -> base::Status {
       auto engine = EngineBackends().engine_for(candidate.lmtp());
@@ -168,6 +183,12 @@ int run_daemon(const DaemonOptions& options) {
     server.set_connection_limit(connection_limit(*now), too_many_connections_line(hostname_of(*now)));
     base::log::info(kPrefix, "configuration reloaded from " +
                                  (source->path().empty() ? std::string("built-in default") : source->path()));
+    // The privileged writer writes with its own copy of the config: tell it to re-read the
+    // same file, or mail_location & co. would differ between RCPT checks here and the write.
+    if (writer) {
+      if (auto st = writer->request_reload(); !st)
+        base::log::error(kPrefix, "cannot ask the privileged writer to reload: " + st.error().message);
+    }
   });
 
   std::string tcp_hint;
@@ -191,6 +212,11 @@ int run_daemon(const DaemonOptions& options) {
   base::log::info(kPrefix, "LMTP server started (" + std::to_string(bound->size()) + " listeners)");
 
   int rc = server.run();
+  if (writer_died->load()) {
+    // Not a clean stop: a non-zero status lets the service manager restart both processes.
+    base::log::error(kPrefix, "LMTP server stopped: the privileged writer is gone");
+    return EX_UNAVAILABLE;
+  }
   base::log::info(kPrefix, "LMTP server stopped");
   return rc;
 }

@@ -51,15 +51,25 @@ base::Result<gid_t> lookup_system_group(const std::string& name) {
   return gr.gr_gid;
 }
 
-base::Status drop_privileges(const Identity& to) {
+base::Status forbid_new_privileges() {
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return base::fail(base::Error::from_errno(errno, "PR_SET_NO_NEW_PRIVS"));
+  return {};
+}
+
+base::Status drop_privileges(const Identity& to, NewPrivileges new_privs) {
   if (to.uid == 0) return base::fail(base::Error::config("refusing to run the network process as root"));
   gid_t groups[1] = {to.gid};
   if (::setgroups(1, groups) != 0) return base::fail(base::Error::from_errno(errno, "setgroups"));
   if (::setresgid(to.gid, to.gid, to.gid) != 0) return base::fail(base::Error::from_errno(errno, "setresgid"));
   if (::setresuid(to.uid, to.uid, to.uid) != 0) return base::fail(base::Error::from_errno(errno, "setresuid"));
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return base::fail(base::Error::from_errno(errno, "PR_SET_NO_NEW_PRIVS"));
+  if (new_privs == NewPrivileges::kForbid) {
+    if (auto st = forbid_new_privileges(); !st) return st;
+  }
   // Verify instead of trusting: root must be out of reach now.
   if (::setuid(0) == 0 || ::seteuid(0) == 0) return base::fail(base::Error::internal("could regain root after dropping privileges"));
+  gid_t now[2] = {};
+  if (::getgroups(2, now) != 1 || now[0] != to.gid)
+    return base::fail(base::Error::internal("supplementary groups left after dropping privileges"));
   auto caps = read_capabilities();
   if (!caps) return base::fail(caps.error());
   if (caps->effective != 0 || caps->permitted != 0)

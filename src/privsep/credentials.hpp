@@ -32,7 +32,16 @@ struct Identity {
 // Looks a group up by name or number.
 [[nodiscard]] base::Result<gid_t> lookup_system_group(const std::string& name_or_gid);
 
-[[nodiscard]] base::Status drop_privileges(const Identity& to);
+// kForbid also sets PR_SET_NO_NEW_PRIVS (the daemon). The LDA uses kAllow: after the drop it
+// may run sendmail_path for a rejection mail, and Postfix's sendmail hands mail to the setgid
+// postdrop, which no_new_privs would break (dovecot-lda does not set it either).
+enum class NewPrivileges { kForbid, kAllow };
+[[nodiscard]] base::Status drop_privileges(const Identity& to, NewPrivileges new_privs = NewPrivileges::kForbid);
+
+// PR_SET_NO_NEW_PRIVS for the calling thread and every thread it creates afterwards. The
+// flag is per thread: the daemon sets it on its main thread before any thread starts, so the
+// event and blocking-pool threads inherit it (setting it at the drop covered only one thread).
+[[nodiscard]] base::Status forbid_new_privileges();
 
 // The privileged writer keeps uid 0 but only the capabilities writing as other users needs:
 // CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID (reading its

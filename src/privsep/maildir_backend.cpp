@@ -30,7 +30,20 @@ bool acceptable_user_name(std::string_view user) { return deliver::is_safe_user_
 MaildirBackend::MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync)
     : resolver_(std::move(resolver)), fsync_(fsync) {}
 
+void MaildirBackend::replace(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync) {
+  std::lock_guard lock(mutex_);
+  resolver_ = std::move(resolver);
+  fsync_ = fsync;
+}
+
 DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd) {
+  std::shared_ptr<const deliver::Engine> resolver;
+  storage::FsyncMode configured;
+  {
+    std::lock_guard lock(mutex_);
+    resolver = resolver_;
+    configured = fsync_;
+  }
   DeliverReply reply;
   reply.results.resize(request.targets.size(), failed(TargetStatus::kTempFail, "not processed"));
 
@@ -51,7 +64,7 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
     }
     mail::Recipient rcpt;
     rcpt.id = "writer";
-    auto r = resolver_->resolve(env, rcpt, {.user = t.user});
+    auto r = resolver->resolve(env, rcpt, {.user = t.user});
     if (auto* ok = std::get_if<deliver::ResolvedRecipient>(&r)) {
       resolved[i] = std::move(*ok);
       groups[{resolved[i].target.uid, resolved[i].target.gid}].push_back(i);
@@ -62,7 +75,7 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
     }
   }
 
-  storage::MaildirWriter writer(stricter(fsync_, request.fsync));
+  storage::MaildirWriter writer(stricter(configured, request.fsync));
   for (const auto& [ids, members] : groups) {
     ScopedFsIdentity identity(ids.first, ids.second);
     if (!identity.ok()) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 #include "deliver/engine.hpp"
@@ -26,8 +27,12 @@ class MaildirBackend : public WriterBackend {
  public:
   MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync);
   DeliverReply deliver(const DeliverRequest& request, int body_fd) override;
+  // A reloaded config: later deliveries resolve and write with these; running ones finish
+  // with the snapshot they took.
+  void replace(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync);
 
  private:
+  mutable std::mutex mutex_;  // guards the two members below (a snapshot per delivery)
   std::shared_ptr<const deliver::Engine> resolver_;
   storage::FsyncMode fsync_;
 };

@@ -113,6 +113,15 @@ base::Status decode_ready(std::string_view frame) {
   return {};
 }
 
+std::string encode_reload() { return Writer().frame(MessageType::kReload); }
+
+base::Status decode_reload(std::string_view frame) {
+  auto payload = payload_of(frame, MessageType::kReload);
+  if (!payload) return base::fail(payload.error());
+  if (!payload->empty()) return base::fail(bad("reload: payload"));
+  return {};
+}
+
 base::Result<FrameHeader> decode_header(std::string_view bytes) {
   if (bytes.size() < kHeaderSize) return base::fail(bad("frame: short header"));
   Reader r(bytes.substr(0, kHeaderSize));
@@ -126,7 +135,7 @@ base::Result<FrameHeader> decode_header(std::string_view bytes) {
   if (version != kVersion) return base::fail(bad("frame: unsupported version"));
   if (type != static_cast<uint16_t>(MessageType::kDeliverRequest) &&
       type != static_cast<uint16_t>(MessageType::kDeliverReply) &&
-      type != static_cast<uint16_t>(MessageType::kReady))
+      type != static_cast<uint16_t>(MessageType::kReady) && type != static_cast<uint16_t>(MessageType::kReload))
     return base::fail(bad("frame: unknown type"));
   if (size > kMaxPayload) return base::fail(bad("frame: payload too large"));
   return FrameHeader{static_cast<MessageType>(type), size};

@@ -33,7 +33,12 @@ inline constexpr uint32_t kMaxString = 16 * 1024;     // user names, folder name
 
 // kReady (writer -> network, empty payload) is sent once, after the writer loaded its config
 // and built its userdb; the daemon serves only after it arrived.
-enum class MessageType : uint16_t { kDeliverRequest = 1, kDeliverReply = 2, kReady = 3 };
+// kReload (network -> writer, empty payload, no descriptor) follows a successful SIGHUP
+// reload of the daemon: the writer re-reads ITS OWN config file (the path it was started
+// with; the frame carries no settings) and keeps the old one when the new one fails. Requests
+// sent after it are served with the new config. The worst a compromised network process can
+// do with it is make the writer re-read a file root controls.
+enum class MessageType : uint16_t { kDeliverRequest = 1, kDeliverReply = 2, kReady = 3, kReload = 4 };
 
 enum class FsyncMode : uint8_t { kOptimized = 0, kAlways = 1, kNever = 2 };
 
@@ -73,6 +78,8 @@ std::string encode(const DeliverRequest& request);
 std::string encode(const DeliverReply& reply);
 std::string encode_ready();
 [[nodiscard]] base::Status decode_ready(std::string_view frame);
+std::string encode_reload();
+[[nodiscard]] base::Status decode_reload(std::string_view frame);
 
 struct FrameHeader {
   MessageType type;

@@ -63,6 +63,12 @@ void WriterClient::read_loop() {
   }
 }
 
+base::Status WriterClient::request_reload() {
+  if (dead_) return base::fail(base::Error::temporary("privileged writer unavailable"));
+  std::lock_guard lock(send_mutex_);
+  return send_frame(sock_.get(), encode_reload());
+}
+
 base::Result<DeliverReply> WriterClient::deliver(DeliverRequest request, int body_fd) {
   Pending pending;
   size_t targets = request.targets.size();

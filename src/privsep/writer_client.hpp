@@ -33,6 +33,9 @@ class WriterClient {
 
   // body_fd: a regular file holding the body (offset 0..body_size), or -1 when the body is inline.
   [[nodiscard]] base::Result<DeliverReply> deliver(DeliverRequest request, int body_fd);
+  // Tells the writer to re-read its config file (wire.hpp kReload); no answer. Deliveries
+  // sent after this call are served with the writer's new config (frames are handled in order).
+  [[nodiscard]] base::Status request_reload();
   bool dead() const { return dead_.load(); }
   // Called once, from the reader thread, when the channel dies. Set before the first deliver().
   void set_on_death(std::function<void()> fn) { on_death_ = std::move(fn); }

@@ -25,11 +25,54 @@ struct WriterOptions {
   unsigned threads = 64;
 };
 
+struct Loaded {
+  std::shared_ptr<const deliver::Engine> engine;
+  storage::FsyncMode fsync;
+};
+
+// The config the writer acts on: its own -c file (or the embedded default), never settings
+// sent by the network process.
+base::Result<Loaded> load(const std::string& path) {
+  auto cfg = path.empty() ? config::load_config_string(config::embedded_default_config(::geteuid() == 0),
+                                                       std::string(config::kEmbeddedConfigName))
+                          : config::load_config_file(path);
+  if (!cfg) return base::fail(cfg.error());
+  auto settings = (*cfg)->resolve({.protocol = "lmtp"});
+  auto engine = deliver::make_engine(settings, "lmtp");
+  if (!engine) return base::fail(engine.error());
+  auto fsync = storage::parse_fsync_mode(settings->mail_fsync);
+  if (!fsync) return base::fail(fsync.error());
+  return Loaded{std::move(*engine), *fsync};
+}
+
+// The daemon reloaded (SIGHUP): so do we, from the same file, or keep what we have.
+class ReloadingBackend : public MaildirBackend {
+ public:
+  ReloadingBackend(Loaded first, std::string path)
+      : MaildirBackend(std::move(first.engine), first.fsync), path_(std::move(path)) {}
+  void reload() override {
+    auto next = load(path_);
+    if (!next) {
+      base::log::error("dovetail-writer: ", "config reload failed, keeping the previous configuration: " +
+                                                next.error().message);
+      return;
+    }
+    replace(std::move(next->engine), next->fsync);
+    base::log::info("dovetail-writer: ", "configuration reloaded from " +
+                                             (path_.empty() ? std::string("built-in default") : path_));
+  }
+
+ private:
+  std::string path_;
+};
+
 int run_writer(const WriterOptions& o) {
   // Die with the network process; SIGTERM/SIGHUP meant for the daemon are not ours. A service
   // manager that signals the whole group (systemd's KillMode=control-group) must not kill the
   // writer under deliveries the network process is still finishing: the writer ends when the
-  // network process closes the channel (or dies: PDEATHSIG).
+  // network process closes the channel (or dies: PDEATHSIG). A reload reaches the writer as a
+  // kReload frame from the daemon after the daemon's own reload succeeded (the unprivileged
+  // daemon could not signal a root process anyway).
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGHUP, SIG_IGN);
@@ -40,23 +83,12 @@ int run_writer(const WriterOptions& o) {
     std::fprintf(stderr, "dovetail writer: %s\n", st.error().message.c_str());
     return EX_OSERR;
   }
-  auto cfg = o.config.empty()
-                 ? config::load_config_string(config::embedded_default_config(::geteuid() == 0),
-                                              std::string(config::kEmbeddedConfigName))
-                 : config::load_config_file(o.config);
-  if (!cfg) {
-    std::fprintf(stderr, "dovetail writer: %s\n", cfg.error().message.c_str());
+  auto first = load(o.config);
+  if (!first) {
+    std::fprintf(stderr, "dovetail writer: %s\n", first.error().message.c_str());
     return EX_CONFIG;
   }
-  auto settings = (*cfg)->resolve({.protocol = "lmtp"});
-  auto engine = deliver::make_engine(settings, "lmtp");
-  if (!engine) {
-    std::fprintf(stderr, "dovetail writer: %s\n", engine.error().message.c_str());
-    return EX_CONFIG;
-  }
-  auto fsync = storage::parse_fsync_mode(settings->mail_fsync);
-  if (!fsync) return EX_CONFIG;
-  MaildirBackend backend(std::move(*engine), *fsync);
+  ReloadingBackend backend(std::move(*first), o.config);
   return run_writer_service(base::UniqueFd(o.channel_fd), backend, o.threads);
 }
 

@@ -58,6 +58,17 @@ int run_writer_service(base::UniqueFd sock, WriterBackend& backend, unsigned thr
       }
       break;
     }
+    auto header = decode_header(got->frame);
+    if (header && header->type == MessageType::kReload) {
+      if (auto st = decode_reload(got->frame); !st || got->fd.valid()) {
+        base::log::error("dovetail-writer: ", (st ? std::string("reload frame with a descriptor")
+                                                  : st.error().message) + " (closing the channel)");
+        status = 1;
+        break;
+      }
+      backend.reload();
+      continue;
+    }
     auto request = decode_request(got->frame);
     if (!request) {
       base::log::error("dovetail-writer: ", request.error().message + " (closing the channel)");

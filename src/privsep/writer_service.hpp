@@ -20,6 +20,10 @@ class WriterBackend {
   virtual ~WriterBackend() = default;
   // Thread-safe. body_fd is -1 when the body is inline in the request.
   virtual DeliverReply deliver(const DeliverRequest& request, int body_fd) = 0;
+  // A kReload frame arrived (the daemon reloaded its config): re-read ours. Called on the
+  // reader thread between two requests, so later requests see the result; deliveries already
+  // running finish with the old config. Keeps the old config when the new one fails.
+  virtual void reload() {}
 };
 
 // Returns 0 when the peer closed the channel in order, 1 on a protocol violation.

@@ -36,7 +36,7 @@ def internal_user() -> tuple[str, int, int]:
             return name, pw.pw_uid, pw.pw_gid
         except KeyError:
             continue
-    raise unittest.SkipTest("no dovecot/nobody user")
+    raise tl.missing_prerequisite("no dovecot/nobody user")
 
 
 class ModeCase(unittest.TestCase):
@@ -89,16 +89,22 @@ class ModeCase(unittest.TestCase):
         for p in got:
             self.assertIn(b"Subject: privileges", p.read_bytes())
 
-    def assert_unprivileged(self, pid: int, uid: int, gid: int):
-        """Every thread of pid: uid/gid (real, effective, saved, fs) as given, no capability."""
-        for tid in ph.threads_of(pid):
+    def assert_unprivileged(self, pid: int, uid: int, gid: int, groups: tuple[int, ...] | None = None):
+        """Every thread of pid: uid/gid (real, effective, saved, fs) as given, supplementary
+        groups exactly `groups` (default: just gid), no capability, no_new_privs set — on
+        every thread, not only the main one (the flag is per thread)."""
+        groups = (gid,) if groups is None else groups
+        tids = ph.threads_of(pid)
+        self.assertGreater(len(tids), 2, "the event and blocking-pool threads are running")
+        for tid in tids:
             s = ph.proc_status(pid, tid)
             self.assertNotIn(0, s.uids, f"thread {tid} of {pid}: a root uid {s.uids}")
             self.assertEqual(s.uids, (uid,) * 4, f"thread {tid}: Uid")
             self.assertEqual(s.gids, (gid,) * 4, f"thread {tid}: Gid")
-            self.assertNotIn(0, s.groups, f"thread {tid}: supplementary groups {s.groups}")
+            self.assertEqual(s.groups, groups, f"thread {tid}: supplementary groups")
             self.assertEqual(s.cap_eff, 0, f"thread {tid}: CapEff")
             self.assertEqual(s.cap_prm, 0, f"thread {tid}: CapPrm")
+            self.assertEqual(s.no_new_privs, 1, f"thread {tid} of {len(tids)}: NoNewPrivs")
 
     def deliver_ok(self, rcpts: list[str]):
         rr, dr = ph.deliver(self.tcp, rcpts)
@@ -250,6 +256,62 @@ class Mode2Shutdown(ModeCase):
         self.assert_delivered("alice", "")
 
 
+class Mode2Reload(ModeCase):
+    """SIGHUP reaches the privileged writer: it writes with the reloaded config too."""
+
+    @classmethod
+    def make_daemon(cls):
+        cls.work.write([ph.MailUser("alice", *cls.u1)])
+        return ph.Daemon(cls.work.conf)
+
+    def test_changed_mail_location_is_used_by_the_writer_after_sighup(self):
+        self.deliver_ok([ALICE])
+        self.assert_delivered("alice", "")
+        text = self.work.conf.read_text()
+        self.work.conf.write_text(text.replace("mail_location = maildir:~/Maildir",
+                                               "mail_location = maildir:~/Mail2"))
+        os.kill(self.daemon.pid, signal.SIGHUP)
+        self.assertTrue(self.daemon.wait_log(r"dovetail-writer: .*configuration reloaded", timeout=10),
+                        self.daemon.log())
+        self.deliver_ok([ALICE])
+        self.assert_delivered("alice", "")  # still one: the second went to the new location
+        new = self.work.home("alice") / "Mail2" / "new"
+        self.assertEqual(len(list(new.iterdir())) if new.is_dir() else 0, 1, self.daemon.log())
+        self.assert_tree_owned(self.work.home("alice") / "Mail2", *self.u1)
+
+
+class Mode2WriterKilled(ModeCase):
+    """The writer dies (kill -9) while a transaction is open: that delivery gets 451 and the
+    daemon exits non-zero with a log line, so the service manager restarts both."""
+
+    @classmethod
+    def make_daemon(cls):
+        cls.work.write([ph.MailUser("alice", *cls.u1)])
+        return ph.Daemon(cls.work.conf)
+
+    def test_in_flight_delivery_fails_temporarily_and_daemon_exits(self):
+        tree = ph.process_tree(self.daemon.pid)
+        self.assertEqual(len(tree), 2, tree)
+        writer = [p for p in tree if p != self.daemon.pid][0]
+        c = tl.LmtpConn(self.tcp)
+        self.addCleanup(c.close)
+        c.lhlo()
+        self.assertTrue(c.cmd("MAIL FROM:<sender@remote.example>")[0].startswith("250"))
+        self.assertEqual(c.cmd(f"RCPT TO:<{ALICE}>")[0], "250 2.1.5 OK")
+        os.kill(writer, signal.SIGKILL)
+        self.assertTrue(self.daemon.wait_log(r"privileged writer channel failed", timeout=10),
+                        self.daemon.log())
+        replies = c.data(tl.make_message("privileges"), 1)
+        self.assertEqual(len(replies), 1)
+        self.assertTrue(replies[0].startswith(f"451 4."), f"{replies}\n{self.daemon.log()}")
+        self.assertIn(f"<{ALICE}>", replies[0])
+        rc = self.daemon.proc.wait(15)
+        self.assertNotEqual(rc, 0, "a non-zero exit lets the service manager restart both")
+        self.assertTrue(self.daemon.wait_log(r"stopped: the privileged writer is gone"), self.daemon.log())
+        new = self.work.maildir("alice") / "new"
+        self.assertEqual(list(new.iterdir()) if new.is_dir() else [], [], "nothing written")
+
+
 class Mode3OrdinaryUser(ModeCase):
     """Started as dvtpriv1 (no root anywhere): delivers as itself, nothing else."""
 
@@ -276,7 +338,7 @@ class Mode3OrdinaryUser(ModeCase):
         c = tl.LmtpConn(self.tcp)
         self.addCleanup(c.close)
         self.assertEqual(ph.process_tree(self.daemon.pid), [self.daemon.pid])
-        self.assert_unprivileged(self.daemon.pid, *self.u1)
+        self.assert_unprivileged(self.daemon.pid, *self.u1, groups=())  # setpriv --clear-groups
         self.assertTrue(self.daemon.wait_log(r"privileges: unprivileged.*runs as dvtpriv1"),
                         self.daemon.log())
 

@@ -12,6 +12,7 @@ is compared with a snapshot taken before.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -205,23 +206,63 @@ class WriterHostileTest(unittest.TestCase):
                 self.assertEqual((f.stat().st_uid, f.stat().st_gid), ids, f)
                 self.assertEqual(f.read_bytes(), b"X-Test: 1\n" + BODY)
 
-    def test_symlinked_maildir_does_not_lend_root_rights(self):
-        # A mail user (not the network process) can plant symlinks in their own home; the
-        # writer writes with the user's fs identity, so the kernel refuses foreign targets.
-        for target in (self.outside, self.work.home("bob")):
-            with self.subTest(target=target.name):
-                link = self.work.maildir("sneaky")
-                if link.is_symlink():
-                    link.unlink()
-                link.symlink_to(target)
+    def test_symlinks_planted_by_the_user_do_not_lend_root_rights(self):
+        # A mail user (not the network process) can plant symlinks in their own home and
+        # Maildir; the writer writes with the user's fs identity, so the kernel refuses
+        # foreign targets: a temporary failure (451 4.2.0 at the LMTP edge), nothing written.
+        bob_maildir = self.work.maildir("bob")
+        bob_maildir.mkdir()
+        os.chown(bob_maildir, *self.u2)
+        os.chmod(bob_maildir, 0o700)
+        inbox, evil = Target("sneaky@test.example", "INBOX"), Target("sneaky@test.example", "Evil", True)
+        # (name, symlink below sneaky's home, its target, expected statuses for [INBOX, Evil])
+        table = [
+            ("Maildir -> root-owned dir", "Maildir", self.outside, [1, 1]),
+            ("Maildir -> another user's home", "Maildir", self.work.home("bob"), [1, 1]),
+            ("folder .Evil -> root-owned dir", "Maildir/.Evil", self.outside, [0, 1]),
+            ("folder .Evil -> another user's Maildir", "Maildir/.Evil", bob_maildir, [0, 1]),
+        ]
+        for name, rel, target, statuses in table:
+            with self.subTest(case=name):
+                home = self.work.home("sneaky")
+                shutil.rmtree(home / "Maildir", ignore_errors=True)
+                if (home / "Maildir").is_symlink():
+                    (home / "Maildir").unlink()
+                if rel != "Maildir":  # a real Maildir holding the planted folder link
+                    (home / "Maildir").mkdir()
+                    os.chown(home / "Maildir", *self.vmail)
+                (home / rel).symlink_to(target)
                 self.before = self.work.snapshot()
                 w = self.writer()
-                r = w.request([Target("sneaky@test.example", "INBOX"), Target("sneaky@test.example", "Evil", True)])
+                r = w.request([inbox, evil])
                 rc, err = w.finish()
                 self.assertEqual(rc, 0, err)
-                self.assertEqual([x.status for x in r], [1, 1], f"{r}\n{err}")
-                self.assert_nothing_written(str(target))
-                self.assertEqual(os.listdir(target), [])
+                self.assertEqual([x.status for x in r], statuses, f"{r}\n{err}")
+                if statuses[0] == 0:  # INBOX itself is fine; nothing lands via the link
+                    self.assert_only_below([self.maildir_rel("sneaky")], name)
+                else:
+                    self.assert_nothing_written(name)
+                self.assertEqual(os.listdir(self.outside), [], name)
+                self.assertEqual(os.listdir(bob_maildir), [], name)
+
+    def test_reload_frame_rereads_the_writers_own_config(self):
+        # kReload (type 4, empty): the writer re-reads its -c file; a broken file keeps the
+        # previous config (and says why); later requests use whatever is current.
+        conf = self.work.conf.read_text()
+        w = self.writer()
+        self.assertEqual(w.request([Target(A)])[0].status, 0)
+        self.work.conf.write_text(conf.replace("mail_location = maildir:~/Maildir",
+                                               "mail_location = maildir:~/Mail2"))
+        w.send(ph.frame(b"", mtype=4))
+        self.assertEqual(w.request([Target(A)])[0].status, 0)
+        self.work.conf.write_text(conf + "\nno_such_setting_here = 1\n")
+        w.send(ph.frame(b"", mtype=4))
+        self.assertEqual(w.request([Target(A)])[0].status, 0)
+        rc, err = w.finish()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("config reload failed, keeping the previous configuration", err)
+        self.assertEqual(len(os.listdir(self.work.maildir("alice") / "new")), 1)
+        self.assertEqual(len(os.listdir(self.work.home("alice") / "Mail2" / "new")), 2, err)
 
     def test_body_in_a_regular_file_descriptor(self):
         with tempfile.TemporaryFile(dir=self.work.path / "tmp") as f:
@@ -274,6 +315,8 @@ class WriterHostileTest(unittest.TestCase):
             ("unknown type", ph.frame(good, mtype=9), ()),
             ("ready type sent to writer", ph.frame(b"", mtype=3), ()),
             ("header only", ph.frame(b""), ()),
+            ("reload with a payload", ph.frame(b"\0", mtype=4), ()),
+            ("reload with a descriptor", ph.frame(b"", mtype=4), (reg.fileno(),)),
             ("zero targets", ph.frame(zero_targets), ()),
             ("target count 2^32-1", ph.frame(good[:8] + b"\xff\xff\xff\xff" + good[12:]), ()),
             ("folder name > 16 KiB", ph.frame(long_name), ()),

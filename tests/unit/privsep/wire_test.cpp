@@ -31,6 +31,27 @@ TEST(Wire, RequestRoundTrip) {
   EXPECT_EQ(back->fsync, FsyncMode::kAlways);
 }
 
+TEST(Wire, ReloadFrameIsEmptyAndTyped) {
+  EXPECT_TRUE(decode_reload(encode_reload()));
+  auto header = decode_header(encode_reload());
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->type, MessageType::kReload);
+  struct Case {
+    const char* name;
+    std::string frame;
+  };
+  std::string with_payload = encode_reload();
+  with_payload[8] = 1;  // payload length 1
+  with_payload += "x";
+  const Case refused[] = {{"payload", with_payload},
+                          {"ready is not reload", encode_ready()},
+                          {"request is not reload", encode(sample())},
+                          {"truncated", encode_reload().substr(0, 11)}};
+  for (const auto& c : refused) EXPECT_FALSE(decode_reload(c.frame)) << c.name;
+  // and a reload frame is not a request: a writer that expects a request refuses it
+  EXPECT_FALSE(decode_request(encode_reload()));
+}
+
 TEST(Wire, ReplyRoundTrip) {
   DeliverReply r{7, {{TargetStatus::kSaved, "INBOX", "1.M2P3.h,S=1,W=2", ""}, {TargetStatus::kQuota, "", "", "full"}}};
   auto back = decode_reply(encode(r));

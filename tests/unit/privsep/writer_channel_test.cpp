@@ -31,7 +31,9 @@ class EchoBackend : public WriterBackend {
     }
     return reply;
   }
+  void reload() override { reloads++; }
   std::atomic<int> calls{0};
+  std::atomic<int> reloads{0};
 };
 
 base::UniqueFd temp_file_with(const std::string& content) {
@@ -113,6 +115,45 @@ TEST(WriterChannel, ServiceRefusesMissingOrUnexpectedDescriptor) {
     ASSERT_TRUE(send_frame(peer, encode(req), fd.get()));
     service.join();
     EXPECT_EQ(backend.calls.load(), 0);
+  }
+}
+
+// kReload is handled in order on the reader thread: a request sent after it is served after
+// the backend reloaded. A reload frame with a payload or a descriptor ends the channel.
+TEST(WriterChannel, ReloadFrameReachesTheBackendBeforeLaterRequests) {
+  auto pair = make_channel_pair();
+  ASSERT_TRUE(pair);
+  EchoBackend backend;
+  int peer = pair->first.get();
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 1), 0); });
+  expect_ready(peer);
+  ASSERT_TRUE(send_frame(peer, encode_reload()));
+  auto req = request_for("alice", "x", false);
+  req.id = 5;
+  ASSERT_TRUE(send_frame(peer, encode(req)));
+  auto got = recv_frame(peer);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(backend.reloads.load(), 1);
+  ::shutdown(peer, SHUT_RDWR);
+  service.join();
+  EXPECT_EQ(backend.calls.load(), 1);
+}
+
+TEST(WriterChannel, MalformedReloadClosesTheChannel) {
+  std::string with_payload = encode_reload();
+  with_payload[8] = 1;
+  with_payload += "x";
+  for (bool with_fd : {false, true}) {
+    auto pair = make_channel_pair();
+    ASSERT_TRUE(pair);
+    EchoBackend backend;
+    int peer = pair->first.get();
+    std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 1), 1); });
+    expect_ready(peer);
+    auto fd = with_fd ? temp_file_with("x") : base::UniqueFd();
+    ASSERT_TRUE(send_frame(peer, with_fd ? encode_reload() : with_payload, fd.get()));
+    service.join();
+    EXPECT_EQ(backend.reloads.load(), 0) << (with_fd ? "descriptor" : "payload");
   }
 }
 
