@@ -21,6 +21,7 @@
 #include "lda/exit_map.hpp"
 #include "lda/message_input.hpp"
 #include "lda/rejection_mail.hpp"
+#include "privsep/credentials.hpp"
 
 namespace dovetail::lda {
 namespace {
@@ -75,6 +76,22 @@ mail::Address parse_address(const std::string& s) {
     a.domain = s.substr(at + 1);
   }
   return a;
+}
+
+// As dovecot-lda: a root LDA becomes the recipient completely before it opens any mail file
+// or directory, so the kernel applies the user's own permissions to every path — a ~/Maildir
+// symlinked to a root-owned directory gets EACCES instead of mail written there as root. The
+// uid/gid come from resolve(), which already refused uid 0 and ids outside
+// first_valid_uid..last_valid_uid / first_valid_gid..; drop_privileges() refuses uid 0 again.
+// Not root: nothing to do (storage refuses a uid other than our own).
+base::Status become_recipient(const deliver::ResolvedRecipient& r) {
+  if (::geteuid() != 0) return {};
+  privsep::Identity who{r.target.uid, r.target.gid, r.user.name};
+  if (auto st = privsep::drop_privileges(who, privsep::NewPrivileges::kAllow); !st)
+    return base::fail(base::Error::temporary("cannot become uid " + std::to_string(who.uid) + "/gid " +
+                                             std::to_string(who.gid) + " for " + r.user.name + ": " +
+                                             st.error().message));
+  return {};
 }
 
 int run(const Options& o) {
@@ -145,6 +162,11 @@ int run(const Options& o) {
   deliver::Outcome outcome;
   if (auto* resolved = std::get_if<deliver::ResolvedRecipient>(&resolution)) {
     if (!o.mailbox.empty()) resolved->mailbox = o.mailbox;
+    if (auto st = become_recipient(*resolved); !st) {
+      std::fprintf(stderr, "dovetail deliver: %s\n", st.error().message.c_str());
+      base::log::error("lda(" + user + "): ", st.error().message);
+      return EX_TEMPFAIL;
+    }
     env.recipients.push_back(resolved->rcpt);
     auto outcomes = (*engine)->deliver(env, spool, std::span(resolved, 1));
     outcome = outcomes.empty() ? deliver::Outcome(deliver::TempFail{}) : outcomes.front();
