@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,8 +59,11 @@ struct Sink {
   }
 };
 
+void real_syslog(int priority, const char* line) { ::syslog(priority, "%s", line); }
+
 struct Sinks {
   LogConfig config;
+  void (*syslog_write)(int priority, const char* line) = real_syslog;
   std::shared_ptr<Sink> error, info, debug;
   std::map<std::string, std::shared_ptr<Sink>> by_path;
 };
@@ -89,6 +93,20 @@ std::shared_ptr<Sink> open_sink(const std::string& path) {
 std::mutex g_mutex;
 std::shared_ptr<const Sinks> g_sinks;
 
+void real_openlog(const char* ident, int option, int facility) { ::openlog(ident, option, facility); }
+SyslogFunctions g_syslog{real_openlog, real_syslog};  // guarded by g_mutex
+
+// openlog(3) keeps the ident pointer, so every ident ever used stays allocated (a handful
+// at most: one per distinct instance_name across reloads).
+const char* lasting_ident(const std::string& ident) {
+  static std::mutex mu;
+  static std::list<std::string> idents;
+  std::lock_guard lock(mu);
+  for (const auto& i : idents)
+    if (i == ident) return i.c_str();
+  return idents.emplace_back(ident).c_str();
+}
+
 std::shared_ptr<const Sinks> current() {
   std::lock_guard lock(g_mutex);
   if (!g_sinks) {
@@ -100,6 +118,12 @@ std::shared_ptr<const Sinks> current() {
 }
 
 }  // namespace
+
+void set_syslog_functions(const SyslogFunctions& fns) {
+  std::lock_guard lock(g_mutex);
+  g_syslog.open = fns.open ? fns.open : real_openlog;
+  g_syslog.write = fns.write ? fns.write : real_syslog;
+}
 
 void configure(const LogConfig& config) {
   auto s = std::make_shared<Sinks>();
@@ -134,9 +158,13 @@ void configure(const LogConfig& config) {
   s->error = get(error_path);
   s->info = get(info_path);
   s->debug = get(debug_path);
-  if (s->error->syslog || s->info->syslog || s->debug->syslog)
-    ::openlog("dovetail", LOG_PID | LOG_NDELAY, syslog_facility(config.syslog_facility));
   std::lock_guard lock(g_mutex);
+  s->syslog_write = g_syslog.write;
+  if (s->error->syslog || s->info->syslog || s->debug->syslog) {
+    // As Dovecot's log process: i_set_failure_syslog(instance_name, LOG_NDELAY, facility).
+    const std::string& ident = config.syslog_ident.empty() ? std::string("dovecot") : config.syslog_ident;
+    g_syslog.open(lasting_ident(ident), LOG_NDELAY, syslog_facility(config.syslog_facility));
+  }
   g_sinks = s;  // old sinks close when the last writer drops them
 }
 
@@ -150,8 +178,11 @@ void write(Level level, std::string_view prefix, std::string_view message) {
   std::string line;
   line.reserve(prefix.size() + message.size() + 48);
   if (sink.syslog) {
-    line.append(prefix).append(level_name(level)).append(": ").append(message);
-    ::syslog(syslog_priority(level), "%s", line.c_str());
+    // Dovecot's syslog handler writes the level word for every type except Info.
+    line.append(prefix);
+    if (level != Level::kInfo) line.append(level_name(level)).append(": ");
+    line.append(message);
+    sinks->syslog_write(syslog_priority(level), line.c_str());
     return;
   }
   if (!c.log_timestamp.empty()) {

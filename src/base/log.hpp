@@ -3,6 +3,8 @@
 // Purpose: every room logs through here; the daemon configures the sinks from settings
 // (log_path, info_log_path, debug_log_path, log_timestamp, syslog_facility, mail_debug).
 // "syslog" as a path means syslog(3); "" for info/debug means "same as the next more severe".
+// Syslog lines are Dovecot's: ident = instance_name ("dovecot"), no pid in the ident (the
+// prefix carries it), and the level word is left out of Info lines only ("Error: ..." stays).
 // Depends on: std only. Threading: write() is thread-safe; configure() replaces the sinks
 // atomically (safe to call on SIGHUP reload while other threads log).
 #pragma once
@@ -20,10 +22,19 @@ struct LogConfig {
   std::string debug_log_path;            // "" = info_log_path
   std::string log_timestamp = "%b %d %H:%M:%S ";  // strftime format, prefixed to file lines
   std::string syslog_facility = "mail";
+  std::string syslog_ident = "dovecot";  // Dovecot's instance_name
   bool debug = false;                    // mail_debug: debug lines are dropped unless set
 };
 
 void configure(const LogConfig& config);
+
+// Test seam for the syslog sink: replaces openlog(3)/syslog(3); a default-constructed value
+// restores them. Set it before configure().
+struct SyslogFunctions {
+  void (*open)(const char* ident, int option, int facility) = nullptr;
+  void (*write)(int priority, const char* line) = nullptr;
+};
+void set_syslog_functions(const SyslogFunctions& fns);
 
 // One line: "<timestamp><prefix><Level>: <message>" e.g.
 // "Nov 23 21:00:00 lmtp(alice@x)<123><SID>: Info: msgid=<a@b>: saved mail to INBOX".
