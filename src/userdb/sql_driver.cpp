@@ -49,7 +49,8 @@ base::Result<std::unique_ptr<Driver>> SqlDriver::create(Role role, SqlConfig con
     d->factory_ = [path] { return make_sqlite_connection(path); };
   } else if (config.driver == "pgsql") {
     std::string conninfo = strip_maxconns(config.connect, &d->max_connections_);
-    d->factory_ = [conninfo] { return make_pgsql_connection(conninfo); };
+    auto statement_timeout = config.lookup_timeout;
+    d->factory_ = [conninfo, statement_timeout] { return make_pgsql_connection(conninfo, statement_timeout); };
   } else {
     return base::fail(base::Error::config("sql: unsupported driver '" + config.driver + "'"));
   }
@@ -59,9 +60,10 @@ base::Result<std::unique_ptr<Driver>> SqlDriver::create(Role role, SqlConfig con
 
 SqlDriver::~SqlDriver() = default;
 
-std::unique_ptr<SqlConnection> SqlDriver::acquire() {
+std::unique_ptr<SqlConnection> SqlDriver::acquire(SqlDeadline deadline) {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !idle_.empty() || total_ < max_connections_; });
+  if (!cv_.wait_until(lock, deadline, [&] { return !idle_.empty() || total_ < max_connections_; }))
+    return nullptr;
   if (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
@@ -80,8 +82,9 @@ void SqlDriver::release(std::unique_ptr<SqlConnection> conn) {
   cv_.notify_one();
 }
 
-base::Result<std::vector<Fields>> SqlDriver::run(SqlConnection& conn, const LookupRequest& request) {
-  if (auto st = conn.connect(); !st) return base::fail(st.error());
+base::Result<std::vector<Fields>> SqlDriver::run(SqlConnection& conn, const LookupRequest& request,
+                                                 SqlDeadline deadline) {
+  if (auto st = conn.connect(deadline); !st) return base::fail(st.error());
   // Escape every value first: a value the backend cannot quote names no user.
   base::VarTable vars = lookup_vars(request.user, request.service, "");
   for (auto& v : vars) {
@@ -94,17 +97,22 @@ base::Result<std::vector<Fields>> SqlDriver::run(SqlConnection& conn, const Look
     v.value = std::move(*escaped);
   }
   const std::string& tmpl = role_ == Role::kUserdb ? config_.user_query : config_.password_query;
-  return conn.query(expand(tmpl, vars), 2);
+  return conn.query(expand(tmpl, vars), 2, deadline);
 }
 
 base::Result<Fields> SqlDriver::lookup(const LookupRequest& request) {
-  auto conn = acquire();
+  const SqlDeadline deadline = std::chrono::steady_clock::now() + config_.lookup_timeout;
+  auto conn = acquire(deadline);
+  if (!conn) {
+    return base::fail(base::Error::temporary("sql: no free connection (maxconns=" + std::to_string(max_connections_) +
+                                             ") within the lookup deadline"));
+  }
   bool was_connected = conn->connected();
-  auto rows = run(*conn, request);
+  auto rows = run(*conn, request, deadline);
   if (!rows && was_connected && rows.error().kind == base::ErrorKind::kTemporary &&
-      !conn->connected()) {
+      !conn->connected() && std::chrono::steady_clock::now() < deadline) {
     // A pooled connection may have died while idle (server restart): one fresh attempt.
-    rows = run(*conn, request);
+    rows = run(*conn, request, deadline);
   }
   release(std::move(conn));
   if (!rows) return base::fail(rows.error());

@@ -15,6 +15,8 @@
 // connect, default 5; sqlite: 5) guarded by a mutex; a lookup borrows one connection.
 // A dropped connection is re-established on the next lookup, and a query that fails because
 // the connection died is retried once on a fresh connection (lookups are read-only).
+// Each lookup has a deadline (SqlConfig::lookup_timeout, 30 s): waiting for a free pooled
+// connection, connecting and querying all end by it, with a temporary failure.
 #pragma once
 
 #include <condition_variable>
@@ -45,9 +47,10 @@ class SqlDriver final : public Driver {
 
  private:
   SqlDriver() = default;
-  std::unique_ptr<SqlConnection> acquire();
+  std::unique_ptr<SqlConnection> acquire(SqlDeadline deadline);  // nullptr: none free in time
   void release(std::unique_ptr<SqlConnection> conn);
-  base::Result<std::vector<Fields>> run(SqlConnection& conn, const LookupRequest& request);
+  base::Result<std::vector<Fields>> run(SqlConnection& conn, const LookupRequest& request,
+                                        SqlDeadline deadline);
 
   Role role_ = Role::kUserdb;
   SqlConfig config_;

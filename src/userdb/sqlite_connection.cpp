@@ -1,20 +1,22 @@
 // SQLite backend of SqlConnection. The file is opened read-write without CREATE, so a
-// missing database is a connect error (temporary), never a new empty database.
+// missing database is a connect error (temporary), never a new empty database. The lookup
+// deadline bounds both a wait for a writer's lock (busy timeout) and a slow query (the
+// progress handler interrupts it).
 #include <sqlite3.h>
+
+#include <algorithm>
 
 #include "userdb/sql_connection.hpp"
 
 namespace dovetail::userdb {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;  // a writer holding the lock: wait, then tempfail
-
 class SqliteConnection final : public SqlConnection {
  public:
   explicit SqliteConnection(std::string path) : path_(std::move(path)) {}
   ~SqliteConnection() override { disconnect(); }
 
-  base::Status connect() override {
+  base::Status connect(SqlDeadline) override {
     if (db_) return {};
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -24,7 +26,7 @@ class SqliteConnection final : public SqlConnection {
       sqlite3_close(db);
       return base::fail(base::Error::temporary("sqlite: open(" + path_ + "): " + msg));
     }
-    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    sqlite3_progress_handler(db, 1000, past_deadline, &deadline_);
     db_ = db;
     return {};
   }
@@ -47,8 +49,12 @@ class SqliteConnection final : public SqlConnection {
     return out;
   }
 
-  base::Result<std::vector<Fields>> query(const std::string& sql, size_t max_rows) override {
+  base::Result<std::vector<Fields>> query(const std::string& sql, size_t max_rows,
+                                          SqlDeadline deadline) override {
     if (!db_) return base::fail(base::Error::temporary("sqlite: not connected"));
+    deadline_ = deadline;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(left.count(), 1, 3'600'000)));
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()) + 1, &stmt, nullptr);
     if (rc != SQLITE_OK || stmt == nullptr) return failed(rc, stmt);
@@ -84,8 +90,14 @@ class SqliteConnection final : public SqlConnection {
     return base::fail(base::Error::temporary(std::move(msg)));
   }
 
+  // sqlite3_progress_handler callback: non-zero interrupts the statement.
+  static int past_deadline(void* deadline) {
+    return std::chrono::steady_clock::now() > *static_cast<SqlDeadline*>(deadline) ? 1 : 0;
+  }
+
   std::string path_;
   sqlite3* db_ = nullptr;
+  SqlDeadline deadline_ = SqlDeadline::max();
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include "testlib/postgres_server.hpp"
 #include "testlib/temp_dir.hpp"
+#include "userdb/sql_connection.hpp"
+#include "userdb/sql_driver.hpp"
 #include "userdb/user_db.hpp"
 
 namespace dovetail::userdb {
@@ -65,6 +67,7 @@ class SqlPgsql : public ::testing::Test {
   void RestartWhileIdleIsInvisible();
   void QueryErrorIsTemporary();
   void ConcurrentLookupsShareASmallPool();
+  void LockedTableIsTemporaryWithinTheDeadline();
 
   static PostgresServer* server_;
   TempDir dir_;
@@ -182,6 +185,42 @@ void SqlPgsql::ConcurrentLookupsShareASmallPool() {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// A server that accepts the query but never answers it (LOCK TABLE in another session):
+// every lookup — the one waiting on the lock and the ones waiting for the only pooled
+// connection — ends with a temporary failure, and the driver recovers after the unlock.
+void SqlPgsql::LockedTableIsTemporaryWithinTheDeadline() {
+  SqlConfig cfg;
+  cfg.driver = "pgsql";
+  cfg.connect = server_->conninfo("mail") + " maxconns=1";
+  cfg.user_query = "SELECT home, uid, gid FROM users WHERE username = '%n' AND domain = '%d'";
+  cfg.lookup_timeout = std::chrono::seconds(1);
+  auto driver = SqlDriver::create(Role::kUserdb, cfg);
+  ASSERT_TRUE(driver.has_value()) << driver.error().message;
+  const LookupRequest alice{"alice@test.example", "lmtp"};
+  ASSERT_TRUE((*driver)->lookup(alice).has_value());  // the pool holds a live connection
+
+  auto far = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  auto locker = make_pgsql_connection(server_->conninfo("mail"), std::chrono::minutes(1));
+  ASSERT_TRUE(locker->connect(far));
+  auto locked = locker->query("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT 1 AS locked", 1, far);
+  ASSERT_TRUE(locked.has_value()) << locked.error().message;
+
+  std::vector<base::Result<Fields>> results(3, base::fail(base::Error::internal("not run")));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = (*driver)->lookup(alice); });
+  for (auto& t : threads) t.join();
+  auto unlocked = locker->query("ROLLBACK; SELECT 1 AS unlocked", 1, far);
+  ASSERT_TRUE(unlocked.has_value()) << unlocked.error().message;
+  for (const auto& r : results) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind, base::ErrorKind::kTemporary) << r.error().message;
+  }
+  auto after = (*driver)->lookup(alice);
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  EXPECT_EQ(*find_field(*after, "uid"), "1001");
+}
+
 // ASSERTs inside a scenario return from it; HasFatalFailure() stops the rest.
 #define RUN_SCENARIO(name)             \
   do {                                 \
@@ -196,6 +235,7 @@ TEST_F(SqlPgsql, Lookups) {
   RUN_SCENARIO(NotFoundAndHostileKeys);
   RUN_SCENARIO(QueryErrorIsTemporary);
   RUN_SCENARIO(ConcurrentLookupsShareASmallPool);
+  RUN_SCENARIO(LockedTableIsTemporaryWithinTheDeadline);
 }
 
 TEST_F(SqlPgsql, ServerStoppedAndRestarted) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "testlib/temp_dir.hpp"
+#include "userdb/sql_driver.hpp"
 #include "userdb/user_db.hpp"
 
 namespace dovetail::userdb {
@@ -143,6 +144,48 @@ TEST(SqlSqlite, ConcurrentLookups) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// The lookup deadline (SqlConfig::lookup_timeout): a query that would run forever and a
+// writer that never lets go of the database both end in a temporary failure.
+TEST(SqlSqlite, LookupDeadlineGivesTemporaryFailure) {
+  Fixture f;
+  struct Case {
+    const char* name;
+    const char* user_query;
+    bool hold_write_lock;
+  } cases[] = {
+      {"endless query",
+       "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+       "SELECT home, uid, gid FROM users, c WHERE username = '%n' AND x < 0",
+       false},
+      {"exclusive lock held by a writer", "SELECT home, uid, gid FROM users WHERE username = '%n'", true},
+  };
+  for (const auto& c : cases) {
+    SqlConfig cfg;
+    cfg.driver = "sqlite";
+    cfg.connect = f.db_path;
+    cfg.user_query = c.user_query;
+    cfg.lookup_timeout = std::chrono::milliseconds(300);
+    auto driver = SqlDriver::create(Role::kUserdb, cfg);
+    ASSERT_TRUE(driver.has_value()) << driver.error().message;
+    sqlite3* writer = nullptr;
+    if (c.hold_write_lock) {
+      ASSERT_EQ(sqlite3_open(f.db_path.c_str(), &writer), SQLITE_OK);
+      ASSERT_EQ(sqlite3_exec(writer, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    auto r = (*driver)->lookup({"alice@test.example", "lmtp"});
+    if (writer) {
+      sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_close(writer);
+    }
+    ASSERT_FALSE(r.has_value()) << c.name;
+    EXPECT_EQ(r.error().kind, base::ErrorKind::kTemporary) << c.name << ": " << r.error().message;
+    if (c.hold_write_lock) {  // the same driver answers again once the lock is gone
+      auto again = (*driver)->lookup({"alice@test.example", "lmtp"});
+      EXPECT_TRUE(again.has_value()) << (again ? "" : again.error().message);
+    }
+  }
 }
 
 }  // namespace
