@@ -36,7 +36,7 @@ PRIV_USERS = ("dvtpriv1", "dvtpriv2")
 
 def require_root():
     if os.geteuid() != 0:
-        raise unittest.SkipTest("privilege tests need root")
+        raise tl.missing_prerequisite("privilege tests need root")
     if not tl.is_dovetail():
         raise unittest.SkipTest("privilege separation is Dovetail-only")
 

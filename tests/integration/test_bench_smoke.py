@@ -9,6 +9,8 @@ import sys
 import tempfile
 import unittest
 
+from dovetail_testlib import requires
+
 SOURCE = os.environ.get("DOVETAIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("DOVETAIL_BIN", "")
 
@@ -26,7 +28,7 @@ def why_not_runnable():
     return None
 
 
-@unittest.skipIf(why_not_runnable(), why_not_runnable())
+@requires(not why_not_runnable(), why_not_runnable())
 class BenchSmoke(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

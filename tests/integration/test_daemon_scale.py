@@ -32,7 +32,7 @@ class TenThousandIdle(dh.DaemonTestCase):
     def test_idle_connections_are_cheap_and_service_continues(self):
         have = raise_nofile(N + 200)
         if have < N + 100:
-            self.skipTest(f"RLIMIT_NOFILE is {have}, need {N + 100}")
+            raise tl.missing_prerequisite(f"RLIMIT_NOFILE is {have}, need {N + 100}")
         server = self.start_server(tl.Setup(extra_lmtp_service=[
             f"client_limit = {N + 100}", "process_limit = 1"]))
         ep = server.endpoints.tcp

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import unittest
 
-from dovetail_testlib import DOMAIN, ServerTestCase, Setup, ensure_mail_user
+from dovetail_testlib import DOMAIN, ServerTestCase, Setup, ensure_mail_user, requires
 
 DOVEADM = shutil.which("doveadm") or ("/usr/bin/doveadm" if os.access("/usr/bin/doveadm", os.X_OK) else None)
 
@@ -31,7 +31,7 @@ def message(subject: str, body: str) -> bytes:
             f"Message-ID: <{subject}@remote.example>\r\n\r\n{body}").encode()
 
 
-@unittest.skipIf(why_not_runnable(), why_not_runnable())
+@requires(not why_not_runnable(), why_not_runnable())
 class DoveadmReadsDeliveredMail(ServerTestCase):
     setup_config = Setup(ipv6=False, unix=False)
 

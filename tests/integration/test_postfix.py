@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from dovetail_testlib import (ServerTestCase, dovetail_only, free_port, list_mail,
-                              normalise_date, received_header)
+                              normalise_date, received_header, requires)
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 RELAY = "relay.test.example"
@@ -143,8 +143,8 @@ def message(tok: str) -> bytes:
             f"Hello via Postfix {tok}.\r\n").encode()
 
 
-@unittest.skipUnless(os.path.exists(POSTFIX) and os.geteuid() == 0,
-                     "needs Debian postfix and root (mail_owner postfix, setgid postdrop)")
+@requires(os.path.exists(POSTFIX) and os.geteuid() == 0,
+          "needs Debian postfix and root (mail_owner postfix, setgid postdrop)")
 class PostfixDelivers(ServerTestCase):
 
     def deliver_via_postfix(self, transport: str, peer: str | None):
@@ -239,7 +239,7 @@ class PostfixOriginalRecipient(ServerTestCase):
     from dovetail_testlib import Setup as _Setup
     setup_config = _Setup(extra_settings=["lmtp_hdr_delivery_address = original"])
 
-    @unittest.skipUnless(os.path.exists(POSTFIX) and os.geteuid() == 0, "needs postfix, root")
+    @requires(os.path.exists(POSTFIX) and os.geteuid() == 0, "needs postfix, root")
     @dovetail_only("DSN: Dovecot does not advertise it, so Postfix sends no ORCPT")
     def test_orcpt_from_postfix(self):
         pf = PostfixInstance(f"lmtp:unix:{self.ep.unix}")

@@ -7,12 +7,12 @@ import subprocess
 import unittest
 import uuid
 
-from dovetail_testlib import HOSTNAME, ServerTestCase, list_mail
+from dovetail_testlib import HOSTNAME, ServerTestCase, list_mail, requires
 
 SWAKS = shutil.which("swaks")
 
 
-@unittest.skipUnless(SWAKS, "swaks not installed")
+@requires(SWAKS, "swaks not installed")
 class Swaks(ServerTestCase):
 
     def swaks(self, *target, rcpt="alice@test.example"):
