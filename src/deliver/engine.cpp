@@ -84,6 +84,14 @@ void Engine::log(base::log::Level level, std::string_view user, std::string_view
   deps_.log(level, prefix, message);
 }
 
+TempFail Engine::proxy_not_implemented(std::string_view user, std::string_view session,
+                                       std::string_view why) const {
+  log(base::log::Level::kError, user, session,
+      "lmtp_proxy = yes and " + std::string(why) +
+          ", but proxying is not implemented yet: deferring (451 4.3.0) instead of delivering locally");
+  return lookup_failed();
+}
+
 Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcpt,
                            const ResolveOptions& options) const try {
   const config::Settings& s = *settings_;
@@ -96,13 +104,27 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
     key = recipient_key(rcpt.address, s.recipient_delimiter, s.auth_username_format);
   }
 
-  // STEP route decision (issue: LMTP proxy). With lmtp_proxy = yes a passdb answer with
-  // proxy=y sends this recipient to a backend instead of the steps below; until that issue
-  // lands every recipient is local.
-
   if (!is_safe_user_name(key.key)) {
     log(base::log::Level::kInfo, key.key, rcpt.id, "refusing unsafe user name (path step or control byte)");
     return user_unknown(key.username);
+  }
+
+  // STEP route decision (issue: LMTP proxy). With lmtp_proxy = yes a passdb answer with
+  // proxy=y sends this recipient to a backend instead of the steps below. Until that issue
+  // lands, such a recipient is deferred: its mailbox lives elsewhere, so storing it here
+  // would be a wrong delivery, and 451 keeps it queued at the MTA. LMTP RCPTs only: the LDA
+  // never proxies (as Dovecot's), the writer re-resolves what was already routed here.
+  const bool route = s.lmtp_proxy && options.user.empty() && deps_.service == "lmtp";
+  if (route) {
+    if (!deps_.lookup_pass) return proxy_not_implemented(key.key, rcpt.id, "no passdb lookup is available");
+    auto pass = deps_.lookup_pass(key.key);
+    if (!pass && !userdb::is_unknown_user(pass.error())) {
+      // Dovecot's lmtp proxy answers a failed passdb lookup the same way.
+      log(base::log::Level::kError, key.key, rcpt.id,
+          "lmtp_proxy: passdb lookup failed (temporary): " + pass.error().message);
+      return lookup_failed();
+    }
+    if (pass && pass->proxy) return proxy_not_implemented(key.key, rcpt.id, "the passdb answer has proxy=y");
   }
   auto found = deps_.lookup_user(key.key);
   if (!found) {
@@ -113,6 +135,8 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   }
   userdb::User user = std::move(*found);
   if (user.name.empty()) user.name = key.key;
+  if (route && user.extra.contains("proxy"))
+    return proxy_not_implemented(user.name, rcpt.id, "the userdb answer has proxy");
   if (!is_safe_user_name(user.name)) {  // a userdb `user=` rename is expanded into paths too
     log(base::log::Level::kError, key.key, rcpt.id, "userdb returned an unsafe user name: " + user.name);
     return lookup_failed();
@@ -156,7 +180,9 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   }
 
   // STEP quota check at RCPT (issue: quota). With lmtp_rcpt_check_quota = yes a user whose
-  // usage is already over the limit is refused here with 552 5.2.2 (COMPAT item 14).
+  // usage is already over the limit is refused here with 552 5.2.2 (COMPAT item 14). Until
+  // then the key has no effect, as in Dovecot without its quota plugin, and the config lists
+  // it as ignored (settings_table.cpp marks it no_effect).
 
   ResolvedRecipient out;
   out.rcpt = rcpt;

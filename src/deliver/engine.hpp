@@ -1,10 +1,11 @@
 // engine.hpp — the delivery engine shared by LMTP (lmtpd) and the LDA (`dovetail deliver`).
 //
 // Purpose: two synchronous calls per transaction.
-//   resolve()  at RCPT: address → detail + lookup key → userdb → uid/gid checks → mail
-//              location → per-user concurrency slot. Answers a ResolvedRecipient or the
-//              refusal (550 5.1.1 unknown user, 451 4.3.0 temporary, 451 4.3.0 too many
-//              concurrent deliveries).
+//   resolve()  at RCPT: address → detail + lookup key → (lmtp_proxy: passdb) → userdb →
+//              uid/gid checks → mail location → per-user concurrency slot. Answers a
+//              ResolvedRecipient or the refusal (550 5.1.1 unknown user, 451 4.3.0 temporary,
+//              451 4.3.0 too many concurrent deliveries, 451 4.3.0 for a recipient to proxy:
+//              proxying is not implemented yet, and such mail must never be stored here).
 //   deliver()  after DATA: trace headers, mailbox choice (INBOX or the detail folder),
 //              dedupe of repeated recipients, Maildir save (hard links for several
 //              recipients), one Outcome per recipient, one log line per delivery.
@@ -72,6 +73,9 @@ struct ResolveOptions {
 struct EngineDeps {
   // userdb lookup by key; kNotFound = unknown user, any other error = temporary.
   std::function<base::Result<userdb::User>(std::string_view key)> lookup_user;
+  // passdb lookup by key, asked only with lmtp_proxy = yes (the route decision). Empty then:
+  // every recipient is deferred, since nothing can tell that it is not proxied.
+  std::function<base::Result<userdb::PassdbResult>(std::string_view key)> lookup_pass;
   // Shared by every engine of the process so a config reload keeps the counts.
   std::shared_ptr<ConcurrencyLimiter> limiter;
   storage::Fs* fs = nullptr;                                   // default storage::real_fs()
@@ -110,6 +114,9 @@ class Engine {
          storage::FsyncMode fsync);
   void log(base::log::Level level, std::string_view user, std::string_view session,
            std::string_view message) const;
+  // Logs why and answers 451 4.3.0 for a recipient lmtp_proxy would send elsewhere.
+  TempFail proxy_not_implemented(std::string_view user, std::string_view session,
+                                 std::string_view why) const;
 
   config::SettingsPtr settings_;
   EngineDeps deps_;
