@@ -7,6 +7,7 @@
 #include "config/config_parser.hpp"
 #include "config/settings_builder.hpp"
 #include "config/settings_table.hpp"
+#include "config/value_parse.hpp"
 
 namespace dovetail::config {
 namespace {
@@ -42,6 +43,25 @@ std::vector<size_t> sorted_by_specificity(const ConfigTree& tree, std::vector<si
   return idx;
 }
 
+const Assignment* find_true(const Section& body, std::string_view key) {
+  const Assignment* a = body.find(key);
+  std::string err;
+  return a && parse_bool(a->value, err).value_or(false) ? a : nullptr;
+}
+
+// lmtp_proxy = yes is honoured only as far as is safe (deliver/engine.cpp): recipients the
+// passdb routes elsewhere (proxy=y) are deferred with 451, never delivered here. Say so once,
+// at the first place that turns it on, so the admin does not wait for proxied mail.
+void warn_about_partial_keys(ConfigTree& tree) {
+  const Assignment* on = find_true(tree.root, "lmtp_proxy");
+  for (size_t i = 0; !on && i < tree.filters.size(); ++i) on = find_true(tree.filters[i].body, "lmtp_proxy");
+  if (on)
+    tree.warnings.push_back(on->file + ":" + std::to_string(on->line) +
+                            ": lmtp_proxy = yes: proxying is not implemented yet; a recipient whose "
+                            "passdb answer has proxy=y gets 451 4.3.0 (the MTA retries), all others "
+                            "are delivered locally");
+}
+
 base::Result<ConfigPtr> build(base::Result<ConfigTree> parsed) {
   if (!parsed) return base::fail(parsed.error());
   ConfigTree tree = std::move(*parsed);
@@ -56,6 +76,7 @@ base::Result<ConfigPtr> build(base::Result<ConfigTree> parsed) {
     if (auto st = apply_body(probe, tree.filters[i].body, &ignored); !st) return base::fail(st.error());
     if (auto st = check(probe); !st) return base::fail(base::Error::config(tree.source + ": " + st.error().message));
   }
+  warn_about_partial_keys(tree);
   auto global = std::make_shared<const Settings>(std::move(s));
   return std::make_shared<const Config>(std::move(tree), std::move(global), std::move(ignored));
 }

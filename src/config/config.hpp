@@ -49,7 +49,8 @@ class Config {
   // ("imap_idle_notify_interval", "service/imap-login", "namespace/inbox", ...).
   const std::vector<std::string>& ignored_keys() const { return ignored_; }
   // Non-fatal problems, "file:line: message": an unreadable `ssl_* = <file` (value left empty;
-  // TLS setup must refuse an empty certificate).
+  // TLS setup must refuse an empty certificate); `lmtp_proxy = yes`, which only defers the
+  // recipients it would proxy (printed once at `serve` start-up and by `dovetail config`).
   const std::vector<std::string>& warnings() const { return tree_.warnings; }
   // The file given to load_config_file, or the name given to load_config_string.
   const std::string& source_path() const { return tree_.source; }

@@ -8,6 +8,8 @@
 // the grammar reader fills a Settings per (protocol, local ip, remote ip) filter.
 // Types: strings as std::string (templates with %vars stay unexpanded), booleans as bool,
 // sizes in bytes (uint64_t), times as std::chrono::milliseconds, counts as unsigned.
+// Some keys parse and are type-checked but nothing acts on them yet; their table rows say so
+// (Row::no_effect) and the config lists them as ignored (docs/config.md, "not acted on").
 // Lifetime/threading: built once per config (re)load, then shared read-only as
 // std::shared_ptr<const Settings>; never mutated after construction.
 #pragma once
@@ -27,8 +29,11 @@ struct InetListener {
   std::string name;                    // section name, e.g. "lmtp"
   std::vector<std::string> address;    // "address = 192.168.0.24 127.0.0.1 ::1"; empty = "*, ::"
   unsigned port = 0;                   // 0 = listener disabled (Dovecot semantics)
-  bool ssl = false;
-  bool haproxy = false;
+  bool ssl = false;                    // not acted on yet (no TLS)
+  bool haproxy = false;                // not acted on yet (no HAProxy protocol)
+  // key -> "file:line" of the assignment in effect (absent = not assigned), so listener
+  // errors found after parsing (bad port, bad address) still point at the line to fix.
+  std::map<std::string, std::string> origin;
 };
 
 struct UnixListener {
@@ -42,11 +47,13 @@ struct Service {
   std::string name;                    // "lmtp"
   std::string user;                    // drop to this user after binding ("" = stay)
   std::string group;
-  std::string executable;              // "lmtp -L" honoured as: use protocol log paths
-  unsigned process_min_avail = 0;      // pre-warmed worker threads (see docs/config.md)
+  std::string executable;              // only "-L" matters: use the protocol's log paths
+  // No effect: Dovetail is one process that starts all its event and blocking threads at
+  // start-up, so there is no worker process (or thread) to pre-start or to kill when idle.
+  unsigned process_min_avail = 0;
   unsigned process_limit = 0;          // 0 = default_process_limit
   unsigned client_limit = 0;           // 0 = default_client_limit
-  Millis idle_kill{std::chrono::minutes(1)};
+  Millis idle_kill{std::chrono::minutes(1)};  // no effect (see process_min_avail)
   std::vector<InetListener> inet_listeners;
   std::vector<UnixListener> unix_listeners;
 };
@@ -71,6 +78,7 @@ struct Settings {
   std::vector<std::string> protocols{"imap", "pop3", "lmtp"};
   std::string base_dir = "/run/dovecot";   // Debian's Dovecot default
   std::string state_dir = "/var/lib/dovecot";
+  std::string listen = "*, ::";        // addresses of an inet_listener that names none
   std::string hostname;                // empty = system hostname
   std::string login_greeting = "Dovecot ready.";
   std::string postmaster_address;      // "postmaster@%d" style template
@@ -147,6 +155,9 @@ struct Settings {
   std::map<std::string, std::string> plugin;
 
   std::vector<Service> services;
+  // Top-level key -> "file:line" of the assignment in effect (absent = default), for errors
+  // found after parsing (e.g. `protocols` without lmtp at serve start-up).
+  std::map<std::string, std::string> origin;
   const Service* find_service(const std::string& name) const {
     for (const auto& s : services)
       if (s.name == name) return &s;

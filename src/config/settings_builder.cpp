@@ -13,20 +13,33 @@ void note(std::vector<std::string>* ignored, std::string name) {
     ignored->push_back(std::move(name));
 }
 
+std::string where(const Assignment& a) { return a.file + ":" + std::to_string(a.line); }
+
 base::Status at(const Assignment& a, const std::string& msg) {
-  return base::fail(base::Error::config(a.file + ":" + std::to_string(a.line) + ": " + msg));
+  return base::fail(base::Error::config(where(a) + ": " + msg));
+}
+
+// Applies one assignment through its row; a row nothing acts on yet is listed as ignored, and
+// types that keep an `origin` map remember where each value came from.
+template <class S>
+base::Status apply_one(S& obj, const Assignment& a, const std::vector<Row<S>>& rows, const std::string& prefix,
+                       std::vector<std::string>* ignored) {
+  const Row<S>* row = find_row(rows, a.key);
+  if (!row) {
+    note(ignored, prefix + a.key);
+    return {};
+  }
+  if (auto err = apply_row(obj, *row, a.value)) return at(a, *err);
+  if (row->no_effect) note(ignored, prefix + a.key);
+  if constexpr (requires { obj.origin; }) obj.origin[a.key] = where(a);
+  return {};
 }
 
 template <class S>
 base::Status apply_keys(S& obj, const Section& sec, const std::vector<Row<S>>& rows, const std::string& prefix,
                         std::vector<std::string>* ignored) {
-  for (const auto& a : sec.keys) {
-    if (const Row<S>* row = find_row(rows, a.key)) {
-      if (auto err = apply_row(obj, *row, a.value)) return at(a, *err);
-    } else {
-      note(ignored, prefix + a.key);
-    }
-  }
+  for (const auto& a : sec.keys)
+    if (auto st = apply_one(obj, a, rows, prefix, ignored); !st) return st;
   return {};
 }
 
@@ -92,13 +105,7 @@ Settings default_settings() {
 }
 
 base::Status apply_body(Settings& s, const Section& body, std::vector<std::string>* ignored) {
-  for (const auto& a : body.keys) {
-    if (const Row<Settings>* row = find_row(settings_rows(), a.key)) {
-      if (auto err = apply_row(s, *row, a.value)) return at(a, *err);
-    } else {
-      note(ignored, a.key);
-    }
-  }
+  if (auto st = apply_keys(s, body, settings_rows(), "", ignored); !st) return st;
   for (const auto& sec : body.children) {
     if (sec.type == "service") {
       if (auto st = apply_service(s, sec, ignored); !st) return st;

@@ -22,7 +22,8 @@ Settings default_settings();
 
 // Applies `body` to `s`. When `ignored` is non-null, appends (once each) the names of keys and
 // sections that are accepted but not acted on, e.g. "imap_idle_notify_interval",
-// "service/imap-login", "service/lmtp/vsz_limit", "namespace/inbox".
+// "service/imap-login", "service/lmtp/vsz_limit", "namespace/inbox", and assigned keys whose
+// row is marked no_effect ("lmtp_rcpt_check_quota", "service/lmtp/process_min_avail").
 base::Status apply_body(Settings& s, const Section& body, std::vector<std::string>* ignored);
 
 }  // namespace dovetail::config

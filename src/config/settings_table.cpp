@@ -4,51 +4,61 @@ namespace dovetail::config {
 
 #define ROW(key, ...) Row<Settings>{#key, &Settings::key, __VA_ARGS__}
 #define OWN(key) Row<Settings>{#key, &Settings::key, {}, false, true}
+// Parsed but not acted on (Row::no_effect): listed as ignored when assigned.
+#define INERT(key) Row<Settings>{.name = #key, .member = &Settings::key, .no_effect = true}
 
 const std::vector<Row<Settings>>& settings_rows() {
   static const std::vector<Row<Settings>> rows = {
       // core
-      ROW(protocols), ROW(base_dir), ROW(state_dir), ROW(hostname), ROW(login_greeting),
-      ROW(postmaster_address), ROW(submission_host), ROW(sendmail_path), ROW(login_trusted_networks),
-      ROW(mail_temp_dir), ROW(default_process_limit), ROW(default_client_limit),
-      ROW(default_internal_user), ROW(default_login_user),
+      ROW(protocols), ROW(listen), ROW(base_dir), INERT(state_dir), ROW(hostname), ROW(login_greeting),
+      ROW(postmaster_address), INERT(submission_host), ROW(sendmail_path),
+      INERT(login_trusted_networks), ROW(mail_temp_dir), ROW(default_process_limit),
+      ROW(default_client_limit), ROW(default_internal_user), INERT(default_login_user),
       // mail storage
       ROW(mail_location), ROW(mail_uid), ROW(mail_gid), ROW(mail_home),
-      ROW(mail_fsync, {"optimized", "always", "never"}), ROW(maildir_copy_with_hardlinks),
+      ROW(mail_fsync, {"optimized", "always", "never"}),
+      ROW(maildir_copy_with_hardlinks),
       ROW(first_valid_uid), ROW(last_valid_uid), ROW(first_valid_gid), ROW(last_valid_gid),
-      ROW(mail_privileged_group), ROW(mail_access_groups),
+      INERT(mail_privileged_group), INERT(mail_access_groups),
       // LDA / LMTP
       ROW(recipient_delimiter), ROW(lda_original_recipient_header), ROW(lda_mailbox_autocreate),
-      ROW(lda_mailbox_autosubscribe), ROW(lmtp_proxy), ROW(lmtp_save_to_detail_mailbox),
-      ROW(lmtp_rcpt_check_quota), ROW(lmtp_add_received_header),
+      ROW(lda_mailbox_autosubscribe),
+      ROW(lmtp_proxy),  // only as far as is safe: proxy=y recipients are deferred (engine.cpp)
+      ROW(lmtp_save_to_detail_mailbox),
+      INERT(lmtp_rcpt_check_quota),  // no quota yet; Dovecot without its quota plugin: same
+      ROW(lmtp_add_received_header),
       ROW(lmtp_hdr_delivery_address, {"final", "original", "none"}), ROW(lmtp_user_concurrency_limit),
-      ROW(lmtp_rawlog_dir), ROW(lmtp_proxy_rawlog_dir), ROW(lmtp_address_translate),
-      ROW(lmtp_client_workarounds), ROW(quota_full_tempfail), ROW(auth_username_format),
+      ROW(lmtp_rawlog_dir), INERT(lmtp_proxy_rawlog_dir), INERT(lmtp_address_translate),
+      INERT(lmtp_client_workarounds), ROW(quota_full_tempfail), ROW(auth_username_format),
       // Dovetail's own limits
       OWN(lmtp_max_mail_size), OWN(lmtp_max_recipients), OWN(lmtp_max_line_length),
       OWN(lmtp_max_invalid_commands), OWN(lmtp_idle_timeout), OWN(lmtp_data_timeout),
       OWN(lmtp_spool_memory_limit),
       // logging
       ROW(log_path), ROW(info_log_path), ROW(debug_log_path), ROW(syslog_facility), ROW(log_timestamp),
-      ROW(mail_log_prefix), ROW(deliver_log_format), ROW(mail_debug), ROW(auth_debug),
-      ROW(verbose_proctitle),
-      // TLS
-      ROW(ssl, {"yes", "no", "required"}), ROW(ssl_cert), ROW(ssl_key),
+      ROW(mail_log_prefix), ROW(deliver_log_format), ROW(mail_debug), INERT(auth_debug),
+      INERT(verbose_proctitle),
+      // TLS: no TLS yet
+      Row<Settings>{.name = "ssl", .member = &Settings::ssl, .allowed = {"yes", "no", "required"},
+                    .no_effect = true},
+      INERT(ssl_cert), INERT(ssl_key),
   };
   return rows;
 }
 #undef ROW
 #undef OWN
+#undef INERT
 
 const std::vector<Row<Service>>& service_rows() {
   static const std::vector<Row<Service>> rows = {
       {"user", &Service::user},
       {"group", &Service::group},
       {"executable", &Service::executable},
-      {"process_min_avail", &Service::process_min_avail},
+      // No processes to pre-start or idle-kill: every thread starts with the daemon.
+      {.name = "process_min_avail", .member = &Service::process_min_avail, .no_effect = true},
       {"process_limit", &Service::process_limit},
       {"client_limit", &Service::client_limit},
-      {"idle_kill", &Service::idle_kill},
+      {.name = "idle_kill", .member = &Service::idle_kill, .no_effect = true},
   };
   return rows;
 }
@@ -57,8 +67,8 @@ const std::vector<Row<InetListener>>& inet_listener_rows() {
   static const std::vector<Row<InetListener>> rows = {
       {"address", &InetListener::address},
       {"port", &InetListener::port},
-      {"ssl", &InetListener::ssl},
-      {"haproxy", &InetListener::haproxy},
+      {.name = "ssl", .member = &InetListener::ssl, .no_effect = true},
+      {.name = "haproxy", .member = &InetListener::haproxy, .no_effect = true},
   };
   return rows;
 }
@@ -74,7 +84,7 @@ const std::vector<Row<UnixListener>>& unix_listener_rows() {
 
 const std::vector<Row<AuthDb>>& authdb_rows() {
   static const std::vector<Row<AuthDb>> rows = {
-      {"name", &AuthDb::name},
+      {.name = "name", .member = &AuthDb::name, .no_effect = true},  // a label for logs Dovetail does not print
       {"driver", &AuthDb::driver},
       {"args", &AuthDb::args},
       {"default_fields", &AuthDb::default_fields},
@@ -83,9 +93,10 @@ const std::vector<Row<AuthDb>>& authdb_rows() {
       {"result_success", &AuthDb::result_success, {"return-ok", "return", "return-fail", "continue", "continue-ok", "continue-fail"}},
       {"result_failure", &AuthDb::result_failure, {"return-ok", "return", "return-fail", "continue", "continue-ok", "continue-fail"}},
       {"result_internalfail", &AuthDb::result_internalfail, {"return-ok", "return", "return-fail", "continue", "continue-ok", "continue-fail"}},
-      {"deny", &AuthDb::deny},
-      {"master", &AuthDb::master},
-      {"pass", &AuthDb::pass},
+      // userdb/user_db.hpp: deny and master passdbs are not honoured (looked up like any other).
+      {.name = "deny", .member = &AuthDb::deny, .no_effect = true},
+      {.name = "master", .member = &AuthDb::master, .no_effect = true},
+      {.name = "pass", .member = &AuthDb::pass, .no_effect = true},
   };
   return rows;
 }

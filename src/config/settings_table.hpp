@@ -4,7 +4,8 @@
 // InetListener, UnixListener, AuthDb). A row's type comes from its member pointer (string,
 // bool, unsigned, size = uint64_t, time = Millis, list = vector<string>); defaults are the
 // member initialisers of settings.hpp; `allowed` is the per-key check. Cross-key rules live in
-// check(). Keys Dovecot knows but that have no row here are "ignored" (accepted, listed).
+// check(). Keys Dovecot knows but that have no row here are "ignored" (accepted, listed), and
+// so are rows marked no_effect: parsed and type-checked, but no code acts on them yet.
 // Depends on: base (Result), std. Error contract: apply_row returns Dovecot-worded messages
 // without "file:line" (the reader adds it). Threading: tables are immutable statics.
 #pragma once
@@ -30,6 +31,10 @@ struct Row {
   std::vector<std::string_view> allowed = {};  // non-empty: the value must be one of these
   bool octal = false;                          // unsigned written in octal (unix_listener mode)
   bool dovetail_only = false;                  // Dovetail's own key: Dovecot 2.3 lacks it
+  // Parsed and type-checked, but nothing outside src/config acts on it yet: an assignment is
+  // listed as ignored (`dovetail config -n`, the serve start-up warning) like an unknown-to-us
+  // Dovecot key, so nobody believes it works. Clear it in the commit that makes it work.
+  bool no_effect = false;
 };
 
 const std::vector<Row<Settings>>& settings_rows();

@@ -3,24 +3,44 @@
 #include <algorithm>
 
 namespace dovetail::lmtpd {
+namespace {
+
+// "file:line: " of the assignment of `key`, or "" when it was not assigned (defaults, tests).
+std::string at(const std::map<std::string, std::string>& origin, const std::string& key) {
+  auto it = origin.find(key);
+  return it == origin.end() ? std::string() : it->second + ": ";
+}
+
+base::Unexpected<base::Error> config_error(std::string message) {
+  return base::fail(base::Error::config(std::move(message)));
+}
+
+}  // namespace
 
 base::Result<std::vector<net::ListenSpec>> listeners_from_settings(const config::Settings& settings,
                                                                    const std::string& listen) {
   std::vector<net::ListenSpec> out;
   const bool lmtp_enabled = std::find(settings.protocols.begin(), settings.protocols.end(),
                                       "lmtp") != settings.protocols.end();
-  if (!lmtp_enabled) return out;
+  // Dovecot starts no lmtp service then; a daemon with nothing to serve would idle forever.
+  if (!lmtp_enabled) {
+    std::string list;
+    for (const auto& p : settings.protocols) list += (list.empty() ? "" : " ") + p;
+    return config_error(at(settings.origin, "protocols") + "protocols = " + list +
+                        ": lmtp is not listed, so dovetail serve would have no listener "
+                        "(add it: protocols = $protocols lmtp)");
+  }
   const config::Service* service = settings.find_service("lmtp");
   if (service) {
     for (const auto& inet : service->inet_listeners) {
-      auto addrs = net::expand_inet_addresses(inet.address.empty() ? std::vector<std::string>{listen}
-                                                                   : inet.address);
-      if (!addrs)
-        return base::fail(base::Error::config("service lmtp inet_listener " + inet.name + ": " +
-                                              addrs.error().message));
+      const std::string what = "service lmtp inet_listener " + inet.name + ": ";
       if (inet.port > 65535)
-        return base::fail(base::Error::config("service lmtp inet_listener " + inet.name +
-                                              ": invalid port " + std::to_string(inet.port)));
+        return config_error(at(inet.origin, "port") + what + "invalid port " + std::to_string(inet.port));
+      const bool own = !inet.address.empty();
+      auto addrs = net::expand_inet_addresses(own ? inet.address : std::vector<std::string>{listen});
+      if (!addrs)
+        return config_error((own ? at(inet.origin, "address") : at(settings.origin, "listen")) + what +
+                            addrs.error().message);
       for (const auto& a : *addrs) {
         net::ListenSpec s;
         s.kind = net::ListenSpec::Kind::kInet;
@@ -57,8 +77,7 @@ base::Result<std::vector<net::ListenSpec>> listeners_from_settings(const config:
   for (size_t i = 0; i < out.size(); ++i)
     for (size_t j = i + 1; j < out.size(); ++j)
       if (out[i].describe() == out[j].describe() && !(out[i].kind == net::ListenSpec::Kind::kInet && out[i].port == 0))
-        return base::fail(base::Error::config("service lmtp: listener " + out[i].describe() +
-                                              " is configured twice"));
+        return config_error("service lmtp: listener " + out[i].describe() + " is configured twice");
   return out;
 }
 

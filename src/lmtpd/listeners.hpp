@@ -6,7 +6,10 @@
 // (mode 0666, as Dovecot's lmtp service) whenever `protocols` contains lmtp.
 // Dovetail difference: `port = 0` binds a kernel-chosen port (and the daemon prints it)
 // instead of disabling the listener — tests rely on it; see docs/config.md.
-// Depends on: config (Settings), net (ListenSpec). Error contract: kConfig naming the bad value.
+// Depends on: config (Settings), net (ListenSpec). Error contract: kConfig naming the bad value,
+// prefixed with the "file:line: " of the assignment at fault when the settings know it
+// (Settings::origin, InetListener::origin); `protocols` without lmtp is an error (nothing to
+// serve).
 // Threading: pure.
 #pragma once
 
@@ -19,7 +22,7 @@
 namespace dovetail::lmtpd {
 
 // `listen` is Dovecot's top-level `listen` setting: the addresses of an inet_listener that
-// names none (default "*, ::").
+// names none (default "*, ::"); an error in it is reported at settings.origin["listen"].
 [[nodiscard]] base::Result<std::vector<net::ListenSpec>> listeners_from_settings(
     const config::Settings& settings, const std::string& listen = "*, ::");
 

@@ -2,13 +2,22 @@
 
 #include <unistd.h>
 
+#include "lmtpd/listeners.hpp"
+
 namespace dovetail::lmtpd {
 namespace {
+// A config that parses but cannot give serve its listeners (bad port or address, protocols
+// without lmtp) is refused here, where errors still carry the assignment's file:line, both at
+// start-up and on SIGHUP.
 base::Result<config::ConfigPtr> load_any(const std::string& path) {
-  if (path.empty())
-    return config::load_config_string(config::embedded_default_config(::geteuid() == 0),
-                                      std::string(config::kEmbeddedConfigName));
-  return config::load_config_file(path);
+  auto c = path.empty() ? config::load_config_string(config::embedded_default_config(::geteuid() == 0),
+                                                     std::string(config::kEmbeddedConfigName))
+                        : config::load_config_file(path);
+  if (!c) return c;
+  auto lmtp = (*c)->resolve({"lmtp", "", ""});
+  if (auto specs = listeners_from_settings(*lmtp, (*c)->global()->listen); !specs)
+    return base::fail(specs.error());
+  return c;
 }
 }  // namespace
 
@@ -31,10 +40,7 @@ std::vector<std::string> SettingsSource::warnings() const { return current()->wa
 
 config::SettingsPtr SettingsSource::lmtp() const { return current()->resolve({"lmtp", "", ""}); }
 
-std::string SettingsSource::listen() const {
-  const config::Assignment* a = current()->tree().root.find("listen");
-  return a ? a->value : std::string("*, ::");
-}
+std::string SettingsSource::listen() const { return current()->global()->listen; }
 
 config::SettingsPtr SettingsSource::global() const { return current()->global(); }
 

@@ -3,6 +3,8 @@
 // Purpose: owns the current parsed config; hands each new connection an immutable snapshot
 // resolved for (protocol lmtp, local ip, remote ip). reload() swaps in a new config only when
 // it parses and checks cleanly; otherwise the old one stays and the error is returned.
+// "Cleanly" includes the listeners: load() and reload() refuse a config whose `service lmtp`
+// listeners are invalid or whose `protocols` lacks lmtp (lmtpd/listeners.hpp), with file:line.
 // The config room caches snapshots per set of matching filter blocks, so ten thousand
 // connections share a few Settings objects instead of owning one each.
 // Depends on: config. Error contract: kConfig errors "file:line: message". Threading:

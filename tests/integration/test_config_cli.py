@@ -6,8 +6,11 @@ import glob
 import os
 import shutil
 import subprocess
+import re
 import tempfile
 import unittest
+
+from dovetail_testlib import missing_prerequisite, requires
 
 SOURCE = os.environ.get("DOVETAIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("DOVETAIL_BIN", "")
@@ -29,7 +32,7 @@ def settings_lines(text):
     return [l for l in text.splitlines() if not l.startswith("#")]
 
 
-@unittest.skipUnless(has_config_command(), "DOVETAIL_BIN with a config command not available")
+@requires(has_config_command(), "DOVETAIL_BIN with a config command not available")
 class ConfigGolden(unittest.TestCase):
     def test_golden_outputs(self):
         goldens = sorted(glob.glob(os.path.join(DATA, "*.golden")))
@@ -52,6 +55,29 @@ class ConfigGolden(unittest.TestCase):
         out = run("-n", "-c", os.path.join(DATA, "virtual.conf")).stdout
         self.assertIn("# ignored by dovetail: imap_idle_notify_interval\n", out)
         self.assertIn("# ignored by dovetail: service/imap-login\n", out)
+
+    def test_ignored_list_is_exactly_what_is_not_acted_on(self):
+        """Parsed-but-not-acted-on keys are listed; keys Dovetail uses (listen) are not."""
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = os.path.join(tmp, "d.conf")
+            with open(conf, "w") as f:
+                f.write("listen = 127.0.0.1\nprotocols = lmtp\nlmtp_proxy = yes\n"
+                        "lmtp_rcpt_check_quota = yes\nlogin_trusted_networks = 10.0.0.0/8\n"
+                        "lmtp_client_workarounds = whitespace-before-path\nstate_dir = /var/lib/x\n"
+                        "ssl = no\nservice lmtp {\n  process_min_avail = 2\n  idle_kill = 1 mins\n"
+                        "  executable = lmtp -L\n}\n")
+            res = run("-n", "-c", conf)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            ignored = [l[len("# ignored by dovetail: "):] for l in res.stdout.splitlines()
+                       if l.startswith("# ignored by dovetail: ")]
+            self.assertEqual(ignored, ["lmtp_rcpt_check_quota", "login_trusted_networks",
+                                       "lmtp_client_workarounds", "state_dir", "ssl",
+                                       "service/lmtp/process_min_avail", "service/lmtp/idle_kill"])
+            # lmtp_proxy = yes only defers: one warning on stderr, with file:line
+            self.assertEqual(res.stderr, f"Warning: {conf}:3: lmtp_proxy = yes: proxying is not "
+                                         "implemented yet; a recipient whose passdb answer has proxy=y "
+                                         "gets 451 4.3.0 (the MTA retries), all others are delivered "
+                                         "locally\n")
 
     def test_secrets_hidden_unless_P(self):
         conf = os.path.join(DATA, "secrets.conf")
@@ -98,7 +124,7 @@ class ConfigGolden(unittest.TestCase):
         self.assertIn("protocols = lmtp\n", res.stdout)
 
 
-@unittest.skipUnless(has_config_command(), "DOVETAIL_BIN with a config command not available")
+@requires(has_config_command(), "DOVETAIL_BIN with a config command not available")
 class ConfigExitCodes(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="dovetail-config-")
@@ -142,11 +168,65 @@ class ConfigExitCodes(unittest.TestCase):
         self.assertIn("Recursive include file", res.stderr)
 
 
+def dovetail(*args):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+def subcommands():
+    """The subcommands `dovetail --help` lists (CLI11: an indented name under SUBCOMMANDS)."""
+    out = dovetail("--help").stdout
+    names, inside = [], False
+    for line in out.splitlines():
+        if re.match(r"^\s*subcommands:\s*$", line, re.I):
+            inside = True
+        elif inside and re.match(r"^\s+\S", line):
+            names.append(line.split()[0])
+        elif inside and line.strip():
+            inside = False
+    return names
+
+
+@requires(BIN and os.access(BIN, os.X_OK), "DOVETAIL_BIN not available")
+class CliExitCodes(unittest.TestCase):
+    """The whole binary's command line: 64 (EX_USAGE) for usage errors, 0 for help/version."""
+
+    def test_table(self):
+        cases = [
+            ([], 64),
+            (["bogus"], 64),
+            (["serve", "--bogus"], 64),
+            (["serve", "-c"], 64),
+            (["version", "extra"], 64),
+            (["config", "--bogus"], 64),
+            (["deliver", "--bogus"], 64),
+            (["version"], 0),
+            (["--help"], 0),
+        ]
+        for args, want in cases:
+            with self.subTest(args=args):
+                res = dovetail(*args)
+                self.assertEqual(res.returncode, want, res.stdout + res.stderr)
+                if want == 64:
+                    self.assertTrue(res.stderr, "a usage error says what is wrong on stderr")
+        self.assertRegex(dovetail("version").stdout, r"^dovetail \S+\n$")
+
+    def test_every_subcommand_help_exits_0(self):
+        names = subcommands()
+        for required in ("serve", "deliver", "config", "version"):
+            self.assertIn(required, names)
+        for name in names:
+            with self.subTest(subcommand=name):
+                res = dovetail(name, "--help")
+                self.assertEqual(res.returncode, 0, res.stderr)
+                self.assertIn(name, res.stdout)
+
+
 def doveconf():
     return shutil.which("doveconf") or (os.access("/usr/bin/doveconf", os.X_OK) and "/usr/bin/doveconf")
 
 
-@unittest.skipUnless(has_config_command() and doveconf(), "needs dovetail and Dovecot's doveconf")
+@requires(has_config_command() and doveconf(), "needs dovetail and Dovecot's doveconf")
 class ConfigDifferential(unittest.TestCase):
     """`dovetail config -n` must match `doveconf -n` key for key (comments aside)."""
 
@@ -164,7 +244,7 @@ class ConfigDifferential(unittest.TestCase):
 
     def test_debian_stock_config(self):
         if not os.path.exists("/etc/dovecot/dovecot.conf"):
-            self.skipTest("dovecot-core not installed")
+            raise missing_prerequisite("dovecot-core not installed")
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copytree("/etc/dovecot", os.path.join(tmp, "dovecot"), symlinks=True)
             self.compare(os.path.join(tmp, "dovecot", "dovecot.conf"))

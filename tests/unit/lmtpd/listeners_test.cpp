@@ -76,15 +76,52 @@ TEST(ListenersFromSettings, EmptyAddressUsesTopLevelListen) {
   EXPECT_EQ(described(*r), (std::vector<std::string>{"127.0.0.1:24", "[::1]:25", "unix:/run/dt/lmtp"}));
 }
 
-TEST(ListenersFromSettings, NoLmtpProtocolNoListeners) {
+// Dovecot starts no lmtp service without lmtp in protocols; serve must not idle with nothing.
+TEST(ListenersFromSettings, NoLmtpProtocolIsAnError) {
   config::Service svc;
   svc.name = "lmtp";
   svc.inet_listeners = {{"lmtp", {"127.0.0.1"}, 24}};
-  auto s = with_service(svc);
-  s.protocols = {"imap"};
-  auto r = listeners_from_settings(s);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_TRUE(r->empty());
+  for (auto service : {svc, config::Service{.name = "lmtp"}}) {
+    auto s = with_service(service);
+    s.protocols = {"imap", "pop3"};
+    s.origin["protocols"] = "d.conf:3";
+    auto r = listeners_from_settings(s);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind, base::ErrorKind::kConfig);
+    EXPECT_EQ(r.error().message,
+              "d.conf:3: protocols = imap pop3: lmtp is not listed, so dovetail serve would have no "
+              "listener (add it: protocols = $protocols lmtp)");
+  }
+}
+
+// Errors name the file:line of the assignment at fault (InetListener::origin, or `listen`'s
+// for a listener without address).
+TEST(ListenersFromSettings, ErrorsCarryFileAndLine) {
+  struct Case {
+    const char* name;
+    config::InetListener inet;
+    std::string listen;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"invalid port", {"lmtp", {"127.0.0.1"}, 70000, false, false, {{"port", "d.conf:5"}, {"address", "d.conf:4"}}},
+       "*, ::", "d.conf:5: service lmtp inet_listener lmtp: invalid port 70000"},
+      {"invalid address", {"lmtp", {"mail.example.com"}, 24, false, false, {{"port", "d.conf:5"}, {"address", "d.conf:4"}}},
+       "*, ::", "d.conf:4: service lmtp inet_listener lmtp: "},
+      {"invalid listen", {"lmtp", {}, 24, false, false, {{"port", "d.conf:9"}}},
+       "nowhere", "d.conf:1: service lmtp inet_listener lmtp: "},
+  };
+  for (const auto& c : cases) {
+    config::Service svc;
+    svc.name = "lmtp";
+    svc.inet_listeners = {c.inet};
+    auto s = with_service(svc);
+    s.origin["listen"] = "d.conf:1";
+    auto r = listeners_from_settings(s, c.listen);
+    ASSERT_FALSE(r.has_value()) << c.name;
+    EXPECT_EQ(r.error().kind, base::ErrorKind::kConfig) << c.name;
+    EXPECT_TRUE(r.error().message.starts_with(c.want)) << c.name << ": " << r.error().message;
+  }
 }
 
 TEST(ListenersFromSettings, Errors) {
