@@ -1,0 +1,82 @@
+"""mail_location with Dovecot's offset/width variables, through the real server.
+
+`maildir:<root>/%d/%1n/%n` stores alice's mail in `<root>/test.example/a/alice` (Dovecot's
+one-letter fan-out); an unknown variable (`%z`) defers the recipient with 451 4.3.0 and
+creates nothing, instead of delivering into a directory without the variable.
+The fan-out case passes against Dovecot 2.3.19 too (DOVETAIL_ORACLE=dovecot).
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import unittest
+
+from dovetail_testlib import (DOMAIN, LHLO_NAME, ServerTestCase, Setup, dovetail_only,
+                              make_server, missing_prerequisite)
+
+MESSAGE = (b"From: <sender@remote.example>\r\nTo: <alice@test.example>\r\n"
+           b"Subject: fan-out\r\nMessage-ID: <loc-1@remote.example>\r\n\r\nHello.\r\n")
+
+
+class LocationCase(ServerTestCase):
+    """ServerTestCase whose mail_location is `maildir:<mail root>/<template>`. The mail root
+    is only known once the server object exists, so the setting is added then (the last
+    assignment in the config wins over the shared one)."""
+    template = ""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise missing_prerequisite("end-to-end tests need root (mail_uid vmail, chown)")
+        setup = Setup(ipv6=False, unix=False)
+        cls.server = make_server(setup)
+        setup.extra_settings = [f"mail_location = maildir:{cls.server.mail_root}/{cls.template}"]
+        try:
+            cls.ep = cls.server.start()
+        except BaseException:
+            cls.server.cleanup()
+            raise
+
+    def send(self, rcpt: str):
+        c = smtplib.LMTP(self.ep.tcp[0], self.ep.tcp[1], local_hostname=LHLO_NAME, timeout=60)
+        self.addCleanup(c.close)
+        self.assertEqual(c.ehlo()[0], 250)
+        self.assertEqual(c.mail("sender@remote.example")[0], 250)
+        code, msg = c.rcpt(rcpt)
+        if code != 250:
+            return code, msg.decode(), None, None
+        dcode, dmsg = c.data(MESSAGE)
+        return code, msg.decode(), dcode, dmsg.decode()
+
+
+class OneLetterFanOut(LocationCase):
+    template = "%d/%1n/%n"
+
+    def test_first_letter_directory(self):
+        code, _, dcode, dmsg = self.send(f"alice@{DOMAIN}")
+        self.assertEqual(code, 250, self.server.logs())
+        self.assertEqual(dcode, 250, self.server.logs())
+        self.assertTrue(dmsg.endswith("Saved"), dmsg)
+        box = self.server.mail_root / DOMAIN / "a" / "alice"
+        self.assertEqual(len(list((box / "new").iterdir())), 1)
+        self.assertFalse((self.server.mail_root / DOMAIN / "n").exists(),
+                         "the width digit must not be read as a variable of its own")
+
+
+@dovetail_only("Dovecot's lmtp does not start with such a global mail_location (Fatal: "
+               "Failed to expand settings: mail_location: Unknown variable '%z'); Dovetail "
+               "defers each recipient instead")
+class UnknownVariable(LocationCase):
+    template = "%d/%z/%n"
+
+    def test_unknown_variable_defers(self):
+        code, msg, _, _ = self.send(f"alice@{DOMAIN}")
+        self.assertEqual(code, 451, self.server.logs())
+        self.assertEqual(msg, f"4.3.0 <alice@{DOMAIN}> Temporary internal error")
+        made = sorted(p.name for p in (self.server.mail_root / DOMAIN).iterdir())
+        self.assertEqual(made, ["erin"], "nothing may be created for a deferred recipient")
+
+
+if __name__ == "__main__":
+    unittest.main()
