@@ -14,10 +14,7 @@ SaveError classify_errno(int err, const std::string& what) {
       e.kind = SaveError::Kind::kQuotaExceeded;
       e.enhanced = "5.2.2";
       break;
-    case ENOSPC:  // mail system full (RFC 3463 X.3.1) — temporary, see header
-      e.enhanced = "4.3.1";
-      break;
-    default:  // EIO, EACCES, EROFS, EMFILE, ...: temporary, details in the log
+    default:  // ENOSPC, EIO, EACCES, EROFS, EMFILE, ...: temporary 4.2.0, details in the log
       break;
   }
   return e;

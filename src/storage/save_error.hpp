@@ -5,9 +5,9 @@
 // server log for more information. [date]`, kQuotaExceeded → `552 5.2.2 <rcpt> Quota
 // exceeded (mailbox for user is full)`, kPerm → 5xx with `enhanced`). `log_reason` is for
 // the server log only, never for the wire (it names paths).
-// Why ENOSPC is temporary although Dovecot answers it `552 5.2.2 Not enough disk space`: a
-// full disk is the administrator's problem and fixable; bouncing mail for it loses mail
-// (STYLE habit 1). Only EDQUOT (the user's own filesystem quota) is a quota outcome.
+// ENOSPC is an ordinary temporary failure with 4.2.0, exactly Dovecot 2.3.19's observed
+// `451 4.2.0 <rcpt> Internal error occurred...` (docs/decisions/0006-enospc-reply.md).
+// Only EDQUOT (the user's own filesystem quota) is a quota outcome.
 // Depends on: std only. Threading: plain values.
 #pragma once
 

@@ -82,8 +82,8 @@ TEST(EngineFaultTest, StorageErrorsMapToOutcomes) {
   const std::string quota = "Quota exceeded (mailbox for user is full)";
   const Case cases[] = {
       {"EIO on fsync", FailingFs::Op::kFsync, EIO, false, true, 451, "4.2.0", internal},
-      // storage suggests RFC 3463 4.3.1 "mail system full" for a full disk.
-      {"ENOSPC on write", FailingFs::Op::kWrite, ENOSPC, false, true, 451, "4.3.1", internal},
+      // a full disk: Dovecot's own 451 4.2.0 (docs/decisions/0006-enospc-reply.md).
+      {"ENOSPC on write", FailingFs::Op::kWrite, ENOSPC, false, true, 451, "4.2.0", internal},
       {"failed rename", FailingFs::Op::kRename, EIO, false, true, 451, "4.2.0", internal},
       {"EACCES on open", FailingFs::Op::kOpen, EACCES, false, true, 451, "4.2.0", internal},
       {"EDQUOT", FailingFs::Op::kWrite, EDQUOT, false, false, 552, "5.2.2", quota},
