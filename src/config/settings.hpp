@@ -137,6 +137,7 @@ struct Settings {
   std::string info_log_path;
   std::string debug_log_path;
   std::string syslog_facility = "mail";
+  std::string instance_name = "dovecot";  // the syslog ident (Dovecot: also doveadm -i)
   std::string log_timestamp = "%b %d %H:%M:%S ";
   std::string mail_log_prefix = "%s(%u)<%{pid}><%{session}>: ";
   std::string deliver_log_format = "msgid=%m: %$";

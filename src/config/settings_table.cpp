@@ -35,7 +35,8 @@ const std::vector<Row<Settings>>& settings_rows() {
       OWN(lmtp_max_invalid_commands), OWN(lmtp_idle_timeout), OWN(lmtp_data_timeout),
       OWN(lmtp_spool_memory_limit),
       // logging
-      ROW(log_path), ROW(info_log_path), ROW(debug_log_path), ROW(syslog_facility), ROW(log_timestamp),
+      ROW(log_path), ROW(info_log_path), ROW(debug_log_path), ROW(syslog_facility), ROW(instance_name),
+      ROW(log_timestamp),
       ROW(mail_log_prefix), ROW(deliver_log_format), ROW(mail_debug), INERT(auth_debug),
       INERT(verbose_proctitle),
       // TLS: no TLS yet

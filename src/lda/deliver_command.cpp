@@ -111,6 +111,8 @@ int run(const Options& o) {
   log_config.info_log_path = settings->info_log_path;
   log_config.debug_log_path = settings->debug_log_path;
   log_config.log_timestamp = settings->log_timestamp;
+  log_config.syslog_facility = settings->syslog_facility;
+  log_config.syslog_ident = settings->instance_name;
   log_config.debug = settings->mail_debug;
   base::log::configure(log_config);
 

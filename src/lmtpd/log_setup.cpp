@@ -25,6 +25,7 @@ base::log::LogConfig log_config_for(const config::Settings& lmtp, const config::
   c.debug_log_path = src.debug_log_path;
   c.log_timestamp = src.log_timestamp;
   c.syslog_facility = src.syslog_facility;
+  c.syslog_ident = src.instance_name;
   c.debug = lmtp.mail_debug;
   return c;
 }

@@ -33,6 +33,18 @@ TEST(LogSetup, DashLSelectsProtocolLogPaths) {
   }
 }
 
+// instance_name is Dovecot's syslog ident; syslog_facility follows the same source.
+TEST(LogSetup, InstanceNameIsTheSyslogIdent) {
+  config::Settings defaults;
+  EXPECT_EQ(log_config_for(defaults, defaults).syslog_ident, "dovecot");
+  config::Settings named;
+  named.instance_name = "mx2";
+  named.syslog_facility = "local1";
+  auto lc = log_config_for(named, named);
+  EXPECT_EQ(lc.syslog_ident, "mx2");
+  EXPECT_EQ(lc.syslog_facility, "local1");
+}
+
 // The sinks themselves: each level lands in the file Dovecot would use.
 TEST(LogSinks, LevelsGoToTheirPaths) {
   testlib::TempDir dir;
