@@ -75,7 +75,9 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
     }
   }
 
-  storage::MaildirWriter writer(stricter(configured, request.fsync));
+  storage::MaildirWriter writer(stricter(configured, request.fsync), storage::real_fs(),
+                                resolver->settings().maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
+                                                                                : storage::CopyMode::kWriteEach);
   for (const auto& [ids, members] : groups) {
     ScopedFsIdentity identity(ids.first, ids.second);
     if (!identity.ok()) {
