@@ -17,13 +17,16 @@ base::Result<DbRule> parse_rule(const std::string& name, const std::string& text
 }
 
 // The driver's fields with default_fields under them and override_fields over them.
-Fields with_templates(const ChainDb& db, Fields found, const LookupRequest& request) {
+base::Result<Fields> with_templates(const ChainDb& db, Fields found, const LookupRequest& request) {
   const std::string* home_field = find_field(found, "home");
   auto vars = lookup_vars(request.user, request.service, home_field ? *home_field : "");
-  Fields out = expand_fields(db.default_fields, vars);
-  for (auto& [key, value] : found) set_field(out, key, std::move(value));
-  if (const auto* h = find_field(out, "home")) vars = lookup_vars(request.user, request.service, *h);
-  for (auto& [key, value] : expand_fields(db.override_fields, vars)) set_field(out, key, std::move(value));
+  auto out = expand_fields(db.default_fields, vars);
+  if (!out) return base::fail(out.error());
+  for (auto& [key, value] : found) set_field(*out, key, std::move(value));
+  if (const auto* h = find_field(*out, "home")) vars = lookup_vars(request.user, request.service, *h);
+  auto overrides = expand_fields(db.override_fields, vars);
+  if (!overrides) return base::fail(overrides.error());
+  for (auto& [key, value] : *overrides) set_field(*out, key, std::move(value));
   return out;
 }
 
@@ -79,8 +82,9 @@ base::Result<Fields> run_chain(const std::vector<ChainDb>& chain, const LookupRe
       internal->kind = base::ErrorKind::kTemporary;
     }
     if (found) {
-      Fields mine = with_templates(db, std::move(*found), request);
-      for (auto& [key, value] : mine) set_field(kept, key, std::move(value));
+      auto mine = with_templates(db, std::move(*found), request);
+      if (!mine) return base::fail(mine.error());  // a broken template: temporary
+      for (auto& [key, value] : *mine) set_field(kept, key, std::move(value));
     }
     size_t next = i + 1;
     while (next < chain.size() &&

@@ -45,14 +45,24 @@ base::VarTable lookup_vars(std::string_view user, std::string_view service, std:
   return vars;
 }
 
-std::string expand(std::string_view tmpl, const base::VarTable& vars) {
-  return base::var_expand(tmpl, vars).text;
+base::Result<std::string> expand(std::string_view tmpl, const base::VarTable& vars) {
+  auto ex = base::var_expand(tmpl, vars);
+  if (!ex.unknown.empty()) {
+    return base::fail(base::Error::temporary("unknown variable %" +
+                                             (ex.unknown[0].size() == 1 ? ex.unknown[0] : "{" + ex.unknown[0] + "}") +
+                                             " in '" + std::string(tmpl) + "'"));
+  }
+  return std::move(ex.text);
 }
 
-Fields expand_fields(const Fields& fields, const base::VarTable& vars) {
+base::Result<Fields> expand_fields(const Fields& fields, const base::VarTable& vars) {
   Fields out;
   out.reserve(fields.size());
-  for (const auto& [key, value] : fields) out.emplace_back(key, expand(value, vars));
+  for (const auto& [key, value] : fields) {
+    auto v = expand(value, vars);
+    if (!v) return base::fail(v.error());
+    out.emplace_back(key, std::move(*v));
+  }
   return out;
 }
 

@@ -3,7 +3,10 @@
 // Purpose: the shared vocabulary of all drivers: an ordered list of (key, value) fields, the
 // parser for "k=v k2=v2 flag" strings (static args, default_fields, passwd-file extra
 // fields), and the variable table (%u %n %d %s %h) used to expand templates per lookup.
-// Depends on: base/var_expand. Error contract: pure, never fails. Threading: pure functions.
+// Depends on: base/var_expand. Error contract: expand()/expand_fields() fail (kTemporary)
+// when a template names a variable Dovecot would not know: Dovecot fails such a lookup
+// ("Failed to expand ..."), and a path, key, query or field with the variable replaced by
+// text could name another user or a directory no reader uses. Threading: pure functions.
 #pragma once
 
 #include <functional>
@@ -12,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/result.hpp"
 #include "base/var_expand.hpp"
 
 namespace dovetail::userdb {
@@ -31,9 +35,9 @@ const std::string* find_field(const Fields& fields, std::string_view key);
 base::VarTable lookup_vars(std::string_view user, std::string_view service, std::string_view home,
                            const std::function<std::string(std::string_view)>& escape = {});
 
-std::string expand(std::string_view tmpl, const base::VarTable& vars);
+[[nodiscard]] base::Result<std::string> expand(std::string_view tmpl, const base::VarTable& vars);
 
 // Expands the value of every field (keys are never templates).
-Fields expand_fields(const Fields& fields, const base::VarTable& vars);
+[[nodiscard]] base::Result<Fields> expand_fields(const Fields& fields, const base::VarTable& vars);
 
 }  // namespace dovetail::userdb

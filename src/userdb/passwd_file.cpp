@@ -104,7 +104,7 @@ base::Result<std::unique_ptr<Driver>> PasswdFileDriver::create(Role role, std::s
   if (d->path_template_.empty())
     return base::fail(base::Error::config("passwd-file: args must name a file"));
   d->templated_ = has_vars(d->path_template_);
-  if (!d->templated_) d->path_template_ = expand(d->path_template_, {});  // "%%" → "%"
+  if (!d->templated_) d->path_template_ = base::var_expand(d->path_template_, {}).text;  // "%%" → "%"
   return std::unique_ptr<Driver>(std::move(d));
 }
 
@@ -161,17 +161,20 @@ base::Result<std::shared_ptr<const PasswdTable>> PasswdFileDriver::table_for(
 base::Result<Fields> PasswdFileDriver::lookup(const LookupRequest& request) {
   std::string path = path_template_;
   if (templated_) {
-    path = expand(path_template_, lookup_vars(request.user, request.service, "", fix_path_value));
+    auto expanded = expand(path_template_, lookup_vars(request.user, request.service, "", fix_path_value));
+    if (!expanded) return base::fail(expanded.error());
+    path = std::move(*expanded);
     if (path.find(kEmptyMarker) != std::string::npos)
       return base::fail(not_found("passwd-file: no file for user " + request.user));
   }
   auto table = table_for(path);
   if (!table) return base::fail(table.error());
 
-  std::string key = expand(username_format_, lookup_vars(request.user, request.service, ""));
-  auto it = (*table)->users.find(key);
+  auto key = expand(username_format_, lookup_vars(request.user, request.service, ""));
+  if (!key) return base::fail(key.error());
+  auto it = (*table)->users.find(*key);
   if (it == (*table)->users.end())
-    return base::fail(not_found("passwd-file: unknown user " + key));
+    return base::fail(not_found("passwd-file: unknown user " + *key));
   return role_ == Role::kUserdb ? userdb_fields(it->second, request)
                                 : passdb_fields(it->second, request);
 }
@@ -204,7 +207,9 @@ base::Result<Fields> PasswdFileDriver::userdb_fields(const PasswdEntry& e,
   auto vars = lookup_vars(request.user, request.service, e.home);
   for (const auto& [key, value] : e.extra) {
     if (!key.starts_with("userdb_")) continue;
-    set_field(out, key.substr(7), expand(value, vars));
+    auto v = expand(value, vars);
+    if (!v) return base::fail(v.error());
+    set_field(out, key.substr(7), std::move(*v));
   }
   return out;
 }
@@ -218,7 +223,11 @@ base::Result<Fields> PasswdFileDriver::passdb_fields(const PasswdEntry& e,
     out.emplace_back("password", std::move(password));
   }
   auto vars = lookup_vars(request.user, request.service, e.home);
-  for (const auto& [key, value] : e.extra) set_field(out, key, expand(value, vars));
+  for (const auto& [key, value] : e.extra) {
+    auto v = expand(value, vars);
+    if (!v) return base::fail(v.error());
+    set_field(out, key, std::move(*v));
+  }
   return out;
 }
 

@@ -97,7 +97,9 @@ base::Result<std::vector<Fields>> SqlDriver::run(SqlConnection& conn, const Look
     v.value = std::move(*escaped);
   }
   const std::string& tmpl = role_ == Role::kUserdb ? config_.user_query : config_.password_query;
-  return conn.query(expand(tmpl, vars), 2, deadline);
+  auto sql = expand(tmpl, vars);
+  if (!sql) return base::fail(sql.error());
+  return conn.query(*sql, 2, deadline);
 }
 
 base::Result<Fields> SqlDriver::lookup(const LookupRequest& request) {

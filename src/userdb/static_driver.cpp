@@ -37,7 +37,11 @@ base::Result<Fields> StaticDriver::lookup(const LookupRequest& request) {
   }
   // %h may refer to the home this same args line gives.
   std::string home;
-  if (const auto* h = find_field(fields_, "home")) home = expand(*h, lookup_vars(request.user, request.service, ""));
+  if (const auto* h = find_field(fields_, "home")) {
+    auto expanded = expand(*h, lookup_vars(request.user, request.service, ""));
+    if (!expanded) return base::fail(expanded.error());
+    home = std::move(*expanded);
+  }
   return expand_fields(fields_, lookup_vars(request.user, request.service, home));
 }
 

@@ -91,7 +91,7 @@ base::Result<PassdbResult> UserDb::lookup_pass(std::string_view key) const {
 
 std::string format_username(std::string_view user, std::string_view auth_username_format) {
   if (auth_username_format.empty()) return std::string(user);
-  return expand(auth_username_format, base::user_vars(user, ""));
+  return base::var_expand(auth_username_format, base::user_vars(user, "")).text;
 }
 
 }  // namespace dovetail::userdb

@@ -28,6 +28,39 @@ TEST(Static, AllowAllUsersFindsAnyoneWithExpandedFields) {
   EXPECT_EQ(u->extra.count("allow_all_users"), 0u);
 }
 
+// A template naming a variable Dovecot does not know (%z) fails the lookup temporarily in
+// every place a template is expanded, as Dovecot's "Failed to expand ..." does: never a
+// path, key or field with the variable replaced by text (which could be "user unknown" or
+// a directory no reader uses).
+TEST(Templates, UnknownVariableIsTemporaryEverywhere) {
+  TempDir dir;
+  auto users = dir.write("users", "alice@x:{PLAIN}pw:1000:1000::/home/alice::userdb_mail=maildir:/m/%z\n"
+                                  "bob@x:{PLAIN}pw:1000:1000::/home/bob::\n");
+  dir.write("x", "bob@x:{PLAIN}pw:1000:1000::/home/bob::\n");
+  const std::string d = dir.str();
+  struct Case {
+    const char* name;
+    std::vector<DbSpec> passdbs, userdbs;
+    const char* user;
+  } cases[] = {
+      {"passwd-file path", {}, {{"passwd-file", d + "/%z"}}, "bob@x"},
+      {"passwd-file username_format", {}, {{"passwd-file", "username_format=%z " + users.string()}}, "bob@x"},
+      {"passwd-file userdb_ extra field", {}, {{"passwd-file", users.string()}}, "alice@x"},
+      {"static args", {}, {{"static", "uid=1000 gid=1000 home=/h/%z allow_all_users=yes"}}, "bob@x"},
+      {"default_fields", {}, {{"passwd-file", users.string(), "mail=maildir:/m/%{nosuch}"}}, "bob@x"},
+      {"override_fields", {}, {{"passwd-file", users.string(), "", "home=/h/%Lz"}}, "bob@x"},
+      {"passdb extra field", {{"passwd-file", users.string()}}, {{"static", "uid=1000 gid=1000"}}, "alice@x"},
+  };
+  for (const auto& c : cases) {
+    auto db = make(c.passdbs, c.userdbs);
+    ASSERT_TRUE(db.has_value()) << c.name << ": " << db.error().message;
+    auto u = (*db)->lookup_user(c.user);
+    ASSERT_FALSE(u.has_value()) << c.name;
+    EXPECT_EQ(u.error().kind, base::ErrorKind::kTemporary) << c.name << ": " << u.error().message;
+    EXPECT_NE(u.error().message.find("unknown variable"), std::string::npos) << c.name << ": " << u.error().message;
+  }
+}
+
 TEST(Static, UidAndGidByName) {
   auto db = make({}, {{"static", "uid=root gid=root allow_all_users=yes", "", ""}});
   ASSERT_TRUE(db.has_value());
