@@ -149,8 +149,15 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   }
 
   std::string home = user.home;
-  if (home.empty() && !s.mail_home.empty())
-    home = base::var_expand(s.mail_home, base::user_vars(user.name, "")).text;
+  if (home.empty() && !s.mail_home.empty()) {
+    auto expanded = base::var_expand(s.mail_home, base::user_vars(user.name, ""));
+    if (!expanded.unknown.empty()) {  // as mail_location: never a home without the variable
+      log(base::log::Level::kError, user.name, rcpt.id,
+          "mail_home '" + s.mail_home + "': unknown variable %" + expanded.unknown.front());
+      return lookup_failed();
+    }
+    home = std::move(expanded.text);
+  }
   const std::string& location_setting = user.mail.empty() ? s.mail_location : user.mail;
   auto location = storage::parse_mail_location(location_setting, user.name, home);
   if (!location) {

@@ -58,6 +58,7 @@ class EngineTest : public ::testing::Test {
     deps.lookup_user = [this](std::string_view key) -> base::Result<userdb::User> {
       std::string k(key);
       if (k == "down@test.example") return base::fail(base::Error::temporary("db down"));
+      if (k == "nohome@test.example") return userdb::User{k, test_uid(), test_gid(), ""};
       if (k == "lowuid@test.example") {
         userdb::User u{k, 100, test_gid(), home_of(k)};
         return u;
@@ -388,6 +389,42 @@ TEST_F(EngineTest, RcptRefusals) {
   EXPECT_TRUE(logged(base::log::Level::kError, "first_valid_uid"));
   EXPECT_TRUE(logged(base::log::Level::kError, "lmtp(lowuid@test.example)"));
   EXPECT_TRUE(logged(base::log::Level::kError, "db down"));
+}
+
+// A %variable Dovecot does not know in mail_location or mail_home defers the recipient
+// (451 4.3.0) instead of building a path without it; Dovecot's offset/width forms work.
+TEST_F(EngineTest, MailLocationVariables) {
+  struct Case {
+    const char* mail_location;
+    const char* mail_home;
+    const char* user;
+    const char* want_root;  // "" = deferred
+  };
+  const std::string t = tmp_.str();
+  const Case cases[] = {
+      {"maildir:/x/%d/%z/%n", "", "alice", ""},
+      {"maildir:/x/%{nosuch}", "", "alice", ""},
+      {"maildir:~/Maildir", "/h/%z/%n", "nohome", ""},
+      {"maildir:/x/%d/%1n/%n", "", "alice", "/x/test.example/a/alice"},
+      {"maildir:~/M", "/h/%2.1n/%n", "nohome", "/h/h/nohome/M"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.mail_location);
+    settings_.mail_location = c.mail_location;
+    settings_.mail_home = c.mail_home;
+    Resolution res = engine()->resolve(envelope(), rcpt(c.user));
+    if (*c.want_root == '\0') {
+      auto* tf = std::get_if<TempFail>(&res);
+      ASSERT_NE(tf, nullptr);
+      EXPECT_EQ(tf->code, 451);
+      EXPECT_EQ(tf->enhanced, "4.3.0");
+      EXPECT_TRUE(logged(base::log::Level::kError, "unknown variable"));
+    } else {
+      auto* ok = std::get_if<ResolvedRecipient>(&res);
+      ASSERT_NE(ok, nullptr);
+      EXPECT_EQ(ok->target.location.root, c.want_root);
+    }
+  }
 }
 
 TEST_F(EngineTest, CaseOfTheAddressIsFoldedForLookup) {
