@@ -2,12 +2,15 @@
 //
 // Purpose: measures how many "create tmp file + write N bytes + fsync + rename into new/ +
 // fsync new/" sequences per second the filesystem under --dir sustains, with 1 and with
-// 64 threads (each thread its own tmp/ + new/, like separate mailboxes). No LMTP server can
+// 64 threads (each thread its own tmp/ + new/, like separate mailboxes). --tmpfile does the
+// same with an anonymous file (O_TMPFILE in tmp/, linked into new/), as Dovetail's writer
+// does; both print the process's CPU per sequence (getrusage), the floor a server pays. No LMTP server can
 // durably deliver faster than this; bench/run prints it beside the servers' figures.
 // Output: one JSON object on stdout. Files are never deleted while measuring (mass deletes
 // slow later inode allocation on journal-less ext4); they stay until --dir is removed.
 // Depends on: std + POSIX only. Not part of the server: errors go to stderr, exit 1.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +31,7 @@ struct Options {
   std::vector<int> threads{1, 64};
   double seconds = 3.0;
   size_t size = 4096;
+  bool tmpfile = false;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -40,17 +44,41 @@ void make_dir(const std::string& path) {
 }
 
 // One worker: its own maildir-like pair of directories; counts completed deliveries.
+// An O_TMPFILE file has no name in tmp/ (nothing to create, sync or remove there); linkat
+// gives it its name in new/ only once its bytes are on disk.
+bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, const std::string& payload) {
+  const int fd = ::openat(tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  const bool ok = ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size()) &&
+                  ::fsync(fd) == 0 &&
+                  (::linkat(fd, "", new_fd, name.c_str(), AT_EMPTY_PATH) == 0 ||
+                   ::linkat(AT_FDCWD, proc.c_str(), new_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0);
+  return ::close(fd) == 0 && ok && ::fsync(new_fd) == 0;
+}
+
 void worker(const std::string& root, int id, const std::string& payload, const std::atomic<bool>& stop,
-            std::atomic<long>& done, std::atomic<bool>& failed) {
+            std::atomic<long>& done, std::atomic<bool>& failed, bool anonymous) {
   const std::string box = root + "/" + std::to_string(id);
   make_dir(box);
   make_dir(box + "/tmp");
   make_dir(box + "/new");
   const int new_fd = ::open((box + "/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (new_fd < 0) die("open new/");
+  const int tmp_fd = ::open((box + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (new_fd < 0 || tmp_fd < 0) die("open new/ or tmp/");
   long n = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     const std::string name = std::to_string(id) + "." + std::to_string(n);
+    if (anonymous) {
+      if (!deliver_anonymous(tmp_fd, new_fd, name, payload)) {
+        std::perror("fsync_limit: delivery (O_TMPFILE)");
+        failed = true;
+        break;
+      }
+      ++n;
+      done.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     const std::string tmp = box + "/tmp/" + name;
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size()) ||
@@ -64,24 +92,35 @@ void worker(const std::string& root, int id, const std::string& payload, const s
     done.fetch_add(1, std::memory_order_relaxed);
   }
   ::close(new_fd);
+  ::close(tmp_fd);
 }
 
-double measure(const Options& opt, int threads, long& ops) {
-  const std::string root = opt.dir + "/t" + std::to_string(threads);
+double cpu_seconds() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double measure(const Options& opt, int threads, long& ops, double& cpu) {
+  const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads);
   make_dir(root);
   const std::string payload(opt.size, 'x');
   std::atomic<bool> stop{false}, failed{false};
   std::atomic<long> done{0};
   std::vector<std::thread> pool;
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
   for (int i = 0; i < threads; ++i)
-    pool.emplace_back(worker, root, i, std::cref(payload), std::cref(stop), std::ref(done), std::ref(failed));
+    pool.emplace_back(worker, root, i, std::cref(payload), std::cref(stop), std::ref(done), std::ref(failed),
+                      opt.tmpfile);
   std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
   stop = true;
   for (auto& t : pool) t.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (failed) std::exit(1);
   ops = done.load();
+  cpu = cpu_seconds() - cpu0;
   return static_cast<double>(ops) / secs;
 }
 
@@ -98,6 +137,8 @@ int main(int argc, char** argv) {
       opt.seconds = std::atof(argv[++i]);
     } else if (a == "--size" && has_value) {
       opt.size = static_cast<size_t>(std::atol(argv[++i]));
+    } else if (a == "--tmpfile") {
+      opt.tmpfile = true;
     } else if (a == "--threads" && has_value) {
       opt.threads.clear();
       for (const char* p = argv[++i]; *p != '\0';) {
@@ -108,7 +149,7 @@ int main(int argc, char** argv) {
       }
     } else {
       std::fprintf(stderr,
-                   "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096]\n");
+                   "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n");
       return 2;
     }
   }
@@ -117,12 +158,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   make_dir(opt.dir);
-  std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"results\": [", opt.dir.c_str(), opt.size,
-              opt.seconds);
+  std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"results\": [",
+              opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false");
   for (size_t i = 0; i < opt.threads.size(); ++i) {
     long ops = 0;
-    const double rate = measure(opt, opt.threads[i], ops);
-    std::printf("%s{\"threads\": %d, \"ops\": %ld, \"ops_per_s\": %.1f}", i ? ", " : "", opt.threads[i], ops, rate);
+    double cpu = 0;
+    const double rate = measure(opt, opt.threads[i], ops, cpu);
+    std::printf("%s{\"threads\": %d, \"ops\": %ld, \"ops_per_s\": %.1f, \"cpu_ms_per_op\": %.3f}", i ? ", " : "",
+                opt.threads[i], ops, rate, ops > 0 ? cpu * 1000.0 / static_cast<double>(ops) : 0.0);
     std::fflush(stdout);
   }
   std::printf("]}\n");

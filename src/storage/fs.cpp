@@ -1,7 +1,7 @@
 #include "storage/fs.hpp"
 
 #include <fcntl.h>
-#include <stdio.h>
+#include <cstdio>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +30,14 @@ int RealFs::rename_at(int old_dir, const char* old_path, int new_dir, const char
 }
 int RealFs::link_at(int old_dir, const char* old_path, int new_dir, const char* new_path) {
   return retry([&] { return ::linkat(old_dir, old_path, new_dir, new_path, 0); });
+}
+int RealFs::link_file(int fd, int new_dir, const char* new_path) {
+  int r = retry([&] { return ::linkat(fd, "", new_dir, new_path, AT_EMPTY_PATH); });
+  if (r != -ENOENT && r != -EPERM) return r;
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on kernels before 6.10; the /proc path does not.
+  char proc[32];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return retry([&] { return ::linkat(AT_FDCWD, proc, new_dir, new_path, AT_SYMLINK_FOLLOW); });
 }
 int RealFs::unlink_at(int dir_fd, const char* path) {
   return retry([&] { return ::unlinkat(dir_fd, path, 0); });

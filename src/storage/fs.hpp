@@ -25,6 +25,8 @@ class Fs {
   virtual int mkdir_at(int dir_fd, const char* path, mode_t mode) = 0;
   virtual int rename_at(int old_dir, const char* old_path, int new_dir, const char* new_path) = 0;
   virtual int link_at(int old_dir, const char* old_path, int new_dir, const char* new_path) = 0;
+  // Names an anonymous file (open_at with O_TMPFILE) new_path in new_dir.
+  virtual int link_file(int fd, int new_dir, const char* new_path) = 0;
   virtual int unlink_at(int dir_fd, const char* path) = 0;
   virtual int64_t write(int fd, const void* data, size_t len) = 0;  // bytes or -errno
   virtual int64_t pread(int fd, void* out, size_t len, uint64_t offset) = 0;
@@ -43,6 +45,7 @@ class RealFs final : public Fs {
   int mkdir_at(int dir_fd, const char* path, mode_t mode) override;
   int rename_at(int old_dir, const char* old_path, int new_dir, const char* new_path) override;
   int link_at(int old_dir, const char* old_path, int new_dir, const char* new_path) override;
+  int link_file(int fd, int new_dir, const char* new_path) override;
   int unlink_at(int dir_fd, const char* path) override;
   int64_t write(int fd, const void* data, size_t len) override;
   int64_t pread(int fd, void* out, size_t len, uint64_t offset) override;

@@ -199,24 +199,40 @@ base::Expected<void, SaveError> copy_body(Fs& fs, const Body& body, int out, con
   return {};
 }
 
-// tmp/<base> → write → fsync → new/<base>,S=,W=. Returns the name in new/. On failure the
-// tmp file is gone and nothing was renamed.
+// The file is created anonymous (O_TMPFILE in tmp/): it has no name until its bytes are
+// synced, so a crash can never leave it visible, and tmp/ itself is never modified — on
+// journal-less ext4, fsync of a newly *named* file also writes its parent directory
+// synchronously, and each tmp/ entry is created and removed again (bench/fsync_limit
+// --tmpfile: ~20 % less CPU per delivery). Filesystems without O_TMPFILE get the classic
+// named tmp/ file and a rename.
+int create_anonymous(Fs& fs, const OpenBox& box) {
+  int fd = fs.open_at(box.tmp.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, box.perms.file_mode);
+  if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL || fd == -ENOSYS) return -EOPNOTSUPP;
+  return fd;
+}
+
+// tmp/ → write → fsync → new/<base>,S=,W=. Returns the name in new/. On failure nothing is
+// left in tmp/ and nothing was published.
 base::Expected<std::string, SaveError> write_copy(Fs& fs, const OpenBox& box, const Body& body,
                                                    std::string_view headers, uint64_t size, uint64_t vsize,
                                                    FsyncMode mode) {
   std::string base;
-  int fd = -EEXIST;
-  for (int attempt = 0; attempt < kCreateAttempts && fd == -EEXIST; ++attempt) {
-    base = next_unique_base();
-    fd = fs.open_at(box.tmp.get(), base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    box.perms.file_mode);
+  int fd = create_anonymous(fs, box);
+  const bool anonymous = fd != -EOPNOTSUPP;
+  if (!anonymous) {
+    fd = -EEXIST;
+    for (int attempt = 0; attempt < kCreateAttempts && fd == -EEXIST; ++attempt) {
+      base = next_unique_base();
+      fd = fs.open_at(box.tmp.get(), base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      box.perms.file_mode);
+    }
   }
-  const std::string tmp_what = box.path + "/tmp/" + base;
+  const std::string tmp_what = box.path + "/tmp/" + (anonymous ? std::string("(anonymous)") : base);
   if (fd < 0) return fail_errno(fd, "open(" + tmp_what + ")");
   FsFd file(fs, fd);
   auto abort_with = [&](SaveError e) -> base::Expected<std::string, SaveError> {
     file.reset();
-    fs.unlink_at(box.tmp.get(), base.c_str());
+    if (!anonymous) fs.unlink_at(box.tmp.get(), base.c_str());
     return Fail(std::move(e));
   };
   if (box.perms.chown) {
@@ -227,6 +243,23 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, const OpenBox& box, co
   if (auto c = copy_body(fs, body, fd, tmp_what); !c) return abort_with(c.error());
   if (mode != FsyncMode::kNever) {
     if (int s = fs.fsync(fd); s < 0) return abort_with(classify_errno(-s, "fsync(" + tmp_what + ")"));
+  }
+  if (anonymous) {
+    // The unique name is taken only now: its time is the moment the mail becomes visible.
+    std::string final_name;
+    int r = -EEXIST;
+    for (int attempt = 0; attempt < kCreateAttempts && r == -EEXIST; ++attempt) {
+      final_name = with_sizes(next_unique_base(), size, vsize);
+      r = fs.link_file(fd, box.neu.get(), final_name.c_str());
+    }
+    if (r < 0) return abort_with(classify_errno(-r, "link(" + tmp_what + " -> new/)"));
+    // The name is durable once new/ is synced (save_batch); the close cannot lose data
+    // that fsync already wrote, but a failure still means something is wrong: report it.
+    if (int c = fs.close(file.release()); c < 0) {
+      fs.unlink_at(box.neu.get(), final_name.c_str());
+      return fail_errno(c, "close(" + tmp_what + ")");
+    }
+    return final_name;
   }
   if (int c = fs.close(file.release()); c < 0) {
     fs.unlink_at(box.tmp.get(), base.c_str());

@@ -26,7 +26,7 @@ class FailingFs final : public storage::Fs {
   FailingFs(Op op, int err) : op_(op), err_(err) {}
   int open_at(int d, const char* p, int f, mode_t m) override {
     // Only files in tmp/ fail, so directories can still be opened and created.
-    if (op_ == Op::kOpen && (f & O_CREAT) && (f & O_EXCL)) return -err_;
+    if (op_ == Op::kOpen && (((f & O_CREAT) && (f & O_EXCL)) || (f & O_TMPFILE) == O_TMPFILE)) return -err_;
     return real().open_at(d, p, f, m);
   }
   int mkdir_at(int d, const char* p, mode_t m) override { return real().mkdir_at(d, p, m); }
@@ -37,6 +37,10 @@ class FailingFs final : public storage::Fs {
   int link_at(int a, const char* b, int c, const char* e) override {
     if (op_ == Op::kRename) return -err_;
     return real().link_at(a, b, c, e);
+  }
+  int link_file(int fd, int c, const char* e) override {
+    if (op_ == Op::kRename) return -err_;
+    return real().link_file(fd, c, e);
   }
   int unlink_at(int d, const char* p) override { return real().unlink_at(d, p); }
   int64_t write(int fd, const void* data, size_t len) override {

@@ -46,7 +46,9 @@ class FaultFs final : public Fs {
   bool fired() const { return fired_; }
 
   int open_at(int d, const char* p, int f, mode_t m) override {
-    if (hit((f & O_CREAT) != 0 ? Op::kOpenCreate : Op::kOpenExisting, p)) return -err_;
+    // A new message file: named (O_CREAT) or anonymous (O_TMPFILE, the usual case).
+    const bool creates = (f & O_CREAT) != 0 || (f & O_TMPFILE) == O_TMPFILE;
+    if (hit(creates ? Op::kOpenCreate : Op::kOpenExisting, p)) return -err_;
     return real_.open_at(d, p, f, m);
   }
   int mkdir_at(int d, const char* p, mode_t m) override { return hit(Op::kMkdir, p) ? -err_ : real_.mkdir_at(d, p, m); }
@@ -56,6 +58,8 @@ class FaultFs final : public Fs {
   int link_at(int a, const char* b, int c, const char* e) override {
     return hit(Op::kLink) ? -err_ : real_.link_at(a, b, c, e);
   }
+  // Publishing an anonymous file into new/ is the writer's rename: the same fault row.
+  int link_file(int fd, int c, const char* e) override { return hit(Op::kRename) ? -err_ : real_.link_file(fd, c, e); }
   int unlink_at(int d, const char* p) override { return real_.unlink_at(d, p); }
   int64_t write(int fd, const void* b, size_t n) override { return hit(Op::kWrite) ? -err_ : real_.write(fd, b, n); }
   int64_t pread(int fd, void* b, size_t n, uint64_t o) override {
@@ -151,6 +155,7 @@ TEST_P(StorageFault, FailsCleanly) {
       int mkdir_at(int d, const char* p, mode_t m) override { return inner.mkdir_at(d, p, m); }
       int rename_at(int a, const char* b, int cc, const char* e) override { return inner.rename_at(a, b, cc, e); }
       int link_at(int a, const char* b, int cc, const char* e) override { return inner.link_at(a, b, cc, e); }
+      int link_file(int f, int cc, const char* e) override { return inner.link_file(f, cc, e); }
       int unlink_at(int d, const char* p) override { return inner.unlink_at(d, p); }
       int64_t write(int f, const void* b, size_t n) override { return inner.write(f, b, n); }
       int64_t pread(int f, void* b, size_t n, uint64_t o) override { return inner.pread(f, b, n, o); }
