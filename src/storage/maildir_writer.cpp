@@ -28,7 +28,8 @@ Fail fail_errno(int64_t neg, const std::string& what) {
 
 // One opened Maildir (INBOX or a folder) of one target.
 struct OpenBox {
-  FsFd tmp;
+  FsFd dir;  // the Maildir directory itself (kept for a late open of tmp/)
+  FsFd tmp;  // opened only when O_TMPFILE is unsupported
   FsFd neu;
   std::string vname;
   std::string path;  // the Maildir directory (holds cur/new/tmp)
@@ -78,21 +79,28 @@ base::Expected<void, SaveError> derive_perms(Fs& fs, int root_fd, const std::str
   return {};
 }
 
+// Only new/ is opened on the hot path: the message is created anonymous in it (see
+// create_anonymous); tmp/ is opened only for the classic fallback. A Maildir without new/
+// gets all three of cur/, new/ and tmp/, as readers expect them.
 base::Expected<void, SaveError> ensure_subdirs(Fs& fs, OpenBox& box, int box_fd) {
-  auto tmp = open_below(fs, box_fd, "tmp", box.path + "/tmp", box.perms, false);
   auto neu = open_below(fs, box_fd, "new", box.path + "/new", box.perms, false);
-  if ((!tmp && tmp.error().sys_errno == ENOENT) || (!neu && neu.error().sys_errno == ENOENT)) {
+  if (!neu && neu.error().sys_errno == ENOENT) {
     for (const char* sub : {"cur", "new", "tmp"}) {
       auto made = open_below(fs, box_fd, sub, box.path + "/" + sub, box.perms, true);
       if (!made) return Fail(made.error());
     }
-    tmp = open_below(fs, box_fd, "tmp", box.path + "/tmp", box.perms, false);
     neu = open_below(fs, box_fd, "new", box.path + "/new", box.perms, false);
   }
-  if (!tmp) return Fail(tmp.error());
   if (!neu) return Fail(neu.error());
-  box.tmp = std::move(*tmp);
   box.neu = std::move(*neu);
+  return {};
+}
+
+base::Expected<void, SaveError> open_tmp(Fs& fs, OpenBox& box) {
+  if (box.tmp.valid()) return {};
+  auto tmp = open_below(fs, box.dir.get(), "tmp", box.path + "/tmp", box.perms, false);
+  if (!tmp) return Fail(tmp.error());
+  box.tmp = std::move(*tmp);
   return {};
 }
 
@@ -156,6 +164,7 @@ base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, cons
                            : base::Expected<void, SaveError>(Fail(control.error()));
       if (!added) box.warning = "autosubscribe failed: " + added.error().log_reason;
     }
+    box.dir = folder_fd.valid() ? std::move(folder_fd) : std::move(*root);
     return box;
   }
 }
@@ -199,27 +208,28 @@ base::Expected<void, SaveError> copy_body(Fs& fs, const Body& body, int out, con
   return {};
 }
 
-// The file is created anonymous (O_TMPFILE in tmp/): it has no name until its bytes are
-// synced, so a crash can never leave it visible, and tmp/ itself is never modified — on
-// journal-less ext4, fsync of a newly *named* file also writes its parent directory
-// synchronously, and each tmp/ entry is created and removed again (bench/fsync_limit
-// --tmpfile: ~20 % less CPU per delivery). Filesystems without O_TMPFILE get the classic
-// named tmp/ file and a rename.
+// The file is created anonymous (O_TMPFILE, in new/ itself): it has no name until its
+// bytes are synced, so a crash can never leave it visible — readdir never lists an unnamed
+// inode — and tmp/ is neither opened nor modified. On journal-less ext4, fsync of a newly
+// *named* file also writes its parent directory synchronously, and each tmp/ entry is
+// created and removed again (bench/fsync_limit --tmpfile: ~20 % less CPU per delivery).
+// Filesystems without O_TMPFILE get the classic named tmp/ file and a rename.
 int create_anonymous(Fs& fs, const OpenBox& box) {
-  int fd = fs.open_at(box.tmp.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, box.perms.file_mode);
+  int fd = fs.open_at(box.neu.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, box.perms.file_mode);
   if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL || fd == -ENOSYS) return -EOPNOTSUPP;
   return fd;
 }
 
 // tmp/ → write → fsync → new/<base>,S=,W=. Returns the name in new/. On failure nothing is
 // left in tmp/ and nothing was published.
-base::Expected<std::string, SaveError> write_copy(Fs& fs, const OpenBox& box, const Body& body,
+base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Body& body,
                                                    std::string_view headers, uint64_t size, uint64_t vsize,
                                                    FsyncMode mode) {
   std::string base;
   int fd = create_anonymous(fs, box);
   const bool anonymous = fd != -EOPNOTSUPP;
   if (!anonymous) {
+    if (auto t = open_tmp(fs, box); !t) return Fail(t.error());
     fd = -EEXIST;
     for (int attempt = 0; attempt < kCreateAttempts && fd == -EEXIST; ++attempt) {
       base = next_unique_base();
@@ -239,8 +249,16 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, const OpenBox& box, co
     if (int c = fs.fchown(fd, box.perms.uid, box.perms.gid); c < 0)
       return abort_with(classify_errno(-c, "fchown(" + tmp_what + ")"));
   }
-  if (auto w = write_all(fs, fd, headers.data(), headers.size(), tmp_what); !w) return abort_with(w.error());
-  if (auto c = copy_body(fs, body, fd, tmp_what); !c) return abort_with(c.error());
+  if (body.fd < 0 && !headers.empty()) {
+    // One write instead of two: a syscall costs more than copying a spooled-in-memory body.
+    std::string whole;
+    whole.reserve(headers.size() + body.memory.size());
+    whole.append(headers).append(body.memory);
+    if (auto w = write_all(fs, fd, whole.data(), whole.size(), tmp_what); !w) return abort_with(w.error());
+  } else {
+    if (auto w = write_all(fs, fd, headers.data(), headers.size(), tmp_what); !w) return abort_with(w.error());
+    if (auto c = copy_body(fs, body, fd, tmp_what); !c) return abort_with(c.error());
+  }
   if (mode != FsyncMode::kNever) {
     if (int s = fs.fsync(fd); s < 0) return abort_with(classify_errno(-s, "fsync(" + tmp_what + ")"));
   }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 
 #include "storage/fs.hpp"
@@ -20,7 +21,9 @@ using test::memory_body;
 class CountingFs final : public Fs {
  public:
   std::map<std::string, int> calls;
+  bool without_tmpfile = false;  // a filesystem that refuses O_TMPFILE
   int open_at(int d, const char* p, int f, mode_t m) override {
+    if (without_tmpfile && (f & O_TMPFILE) == O_TMPFILE) return ++calls["tmpfile_refused"], -EOPNOTSUPP;
     ++calls[((f & O_CREAT) != 0 || (f & O_TMPFILE) == O_TMPFILE) ? "create" : "open"];
     return real_.open_at(d, p, f, m);
   }
@@ -67,7 +70,8 @@ TEST(HotPath, FullMailboxCostsTheSameCallsAsAnEmptyOne) {
     EXPECT_EQ(cfs.calls["rename"], 0);     // anonymous file (O_TMPFILE): tmp/ is never touched
     EXPECT_EQ(cfs.calls["link_file"], 1);  // it gets its name in new/ once synced
     EXPECT_EQ(cfs.calls["fsync"], 2);  // the file and new/
-    EXPECT_EQ(cfs.calls["open"], box.empty() ? 3 : 4);  // root, [folder,] tmp, new
+    EXPECT_EQ(cfs.calls["open"], box.empty() ? 2 : 3);  // root, [folder,] new (tmp/ is not needed)
+    EXPECT_EQ(cfs.calls["write"], 1);                    // headers and the body in one write
     EXPECT_EQ(cfs.calls["close"], cfs.calls["open"] + 1);  // every fd closed
   }
 }
@@ -88,6 +92,25 @@ TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
   EXPECT_EQ(cfs.calls["link"], 4);
   EXPECT_EQ(cfs.calls["unlink"], 0);
   EXPECT_EQ(cfs.calls["fsync"], 1 + 5);  // the file, then each new/ once
+}
+
+TEST(HotPath, WithoutTmpfileTheClassicTmpNameAndRenameAreUsed) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  cfs.without_tmpfile = true;
+  MaildirWriter writer(FsyncMode::kOptimized, cfs);
+  UserTarget user = make_user(tmp.str() + "/Maildir");
+  ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, MailboxRequest{}));
+  cfs.calls.clear();
+  auto saved = writer.save(memory_body("a\n"), "H: 1\n", user, MailboxRequest{});
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(cfs.calls["tmpfile_refused"], 1);
+  EXPECT_EQ(cfs.calls["create"], 1);  // tmp/<name>, after the refused anonymous file
+  EXPECT_EQ(cfs.calls["rename"], 1);
+  EXPECT_EQ(cfs.calls["link_file"], 0);
+  EXPECT_EQ(cfs.calls["fsync"], 2);
+  EXPECT_EQ(testlib::read_file(saved->path), "H: 1\na\n");
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.str() + "/Maildir/tmp"));
 }
 
 TEST(HotPath, FsyncModes) {
