@@ -213,6 +213,25 @@ class Connection final : public ConnectionBase,
     }
     reading_ = true;
     arm_timer();
+    if (protocol_->in_transaction()) {
+      // Within a transaction the next bytes come soon: a read with the connection's own
+      // buffer lets Asio skip the epoll_ctl re-arm that every async_wait costs (edge-triggered
+      // registration, no speculative recv while the socket is known to be drained). Idle
+      // connections keep no buffer (10,000 of them must stay small) and wait without one.
+      if (!txn_buffer_) txn_buffer_ = std::make_unique<char[]>(kReadChunk);
+      socket_.async_read_some(asio::buffer(txn_buffer_.get(), kReadChunk),
+                              [self = this->shared_from_this()](const asio::error_code& ec, size_t n) {
+                                self->reading_ = false;
+                                if (self->closed_) return;
+                                if (ec == asio::error::operation_aborted) {
+                                  if (!self->timed_out_) self->pump();
+                                  return;
+                                }
+                                self->on_bytes(ec, self->txn_buffer_.get(), n);
+                              });
+      return;
+    }
+    txn_buffer_.reset();
     socket_.async_wait(Socket::wait_read, [self = this->shared_from_this()](const asio::error_code& ec) {
       self->reading_ = false;
       if (self->closed_) return;
@@ -237,6 +256,10 @@ class Connection final : public ConnectionBase,
       maybe_read();
       return;
     }
+    on_bytes(ec, buf, n);
+  }
+
+  void on_bytes(const asio::error_code& ec, const char* buf, size_t n) {
     if (ec || n == 0) {
       protocol_->on_eof();
       close();
@@ -311,6 +334,7 @@ class Connection final : public ConnectionBase,
   std::unique_ptr<StreamProtocol> protocol_;
   std::string pending_;
   std::string in_flight_;
+  std::unique_ptr<char[]> txn_buffer_;  // only while a transaction is open (see maybe_read)
   unsigned timer_generation_ = 0;
   Clock::time_point deadline_ = Clock::time_point::max();
   Clock::time_point timer_expiry_{};
