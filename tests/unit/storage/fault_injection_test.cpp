@@ -206,10 +206,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{Op::kMkdir, ENOSPC, 2, true, false, K::kTemp},   // cur/
                       Case{Op::kMkdir, EDQUOT, 4, true, false, K::kQuotaExceeded},  // tmp/
                       Case{Op::kFsyncDir, EIO, 1, true, false, K::kTemp},  // parent after mkdir
-                      // Opening an existing Maildir's tmp/ and new/, stat'ing its root.
-                      Case{Op::kOpenExisting, EIO, 1, false, false, K::kTemp, "tmp"},
+                      // Opening an existing Maildir's new/ (the message is made anonymous in
+                      // it; tmp/ is not opened unless O_TMPFILE is unsupported), stat'ing its root.
+                      Case{Op::kOpenExisting, EIO, 1, false, false, K::kTemp, "new"},
                       Case{Op::kOpenExisting, EACCES, 1, false, false, K::kTemp, "new"},
-                      Case{Op::kOpenExisting, EMFILE, 1, false, false, K::kTemp, "tmp"},
+                      Case{Op::kOpenExisting, EMFILE, 1, false, false, K::kTemp, "new"},
                       Case{Op::kFstat, EIO, 1, false, false, K::kTemp},
                       // A detail folder created on delivery: its mkdir and maildirfolder marker.
                       Case{Op::kMkdir, ENOSPC, 1, false, false, K::kTemp, ".Lists", "Lists"},
