@@ -93,7 +93,22 @@ TempFail Engine::proxy_not_implemented(std::string_view user, std::string_view s
 }
 
 Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcpt,
-                           const ResolveOptions& options) const try {
+                           const ResolveOptions& options) const {
+  return *resolve_impl(env, rcpt, options, false);
+}
+
+std::optional<Resolution> Engine::resolve_now(const mail::Envelope& env, const mail::Recipient& rcpt) const {
+  return resolve_impl(env, rcpt, ResolveOptions{}, true);
+}
+
+namespace {
+bool numeric_or_empty(const std::string& v) {
+  return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace
+
+std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const mail::Recipient& rcpt,
+                                               const ResolveOptions& options, bool now) const try {
   const config::Settings& s = *settings_;
 
   RecipientKey key;
@@ -115,6 +130,7 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   // would be a wrong delivery, and 451 keeps it queued at the MTA. LMTP RCPTs only: the LDA
   // never proxies (as Dovecot's), the writer re-resolves what was already routed here.
   const bool route = s.lmtp_proxy && options.user.empty() && deps_.service == "lmtp";
+  if (now && (route || !deps_.lookup_user_now)) return std::nullopt;  // a passdb step: blocking
   if (route) {
     if (!deps_.lookup_pass) return proxy_not_implemented(key.key, rcpt.id, "no passdb lookup is available");
     auto pass = deps_.lookup_pass(key.key);
@@ -126,7 +142,14 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
     }
     if (pass && pass->proxy) return proxy_not_implemented(key.key, rcpt.id, "the passdb answer has proxy=y");
   }
-  auto found = deps_.lookup_user(key.key);
+  base::Result<userdb::User> found = base::fail(base::Error::internal("no lookup"));
+  if (now) {
+    auto answer = deps_.lookup_user_now(key.key);
+    if (!answer) return std::nullopt;
+    found = std::move(*answer);
+  } else {
+    found = deps_.lookup_user(key.key);
+  }
   if (!found) {
     if (userdb::is_unknown_user(found.error())) return user_unknown(key.username);
     log(base::log::Level::kError, key.key, rcpt.id,
@@ -142,6 +165,9 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
     return lookup_failed();
   }
 
+  // mail_uid/mail_gid given as names may need NSS file reads (cached for a second).
+  if (now && ((!user.uid && !numeric_or_empty(s.mail_uid)) || (!user.gid && !numeric_or_empty(s.mail_gid))))
+    return std::nullopt;
   auto ids = mail_ids(user.uid, user.gid, s);
   if (!ids) {
     log(base::log::Level::kError, user.name, rcpt.id, ids.error().message);

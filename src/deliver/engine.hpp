@@ -28,6 +28,7 @@
 
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -73,6 +74,8 @@ struct ResolveOptions {
 struct EngineDeps {
   // userdb lookup by key; kNotFound = unknown user, any other error = temporary.
   std::function<base::Result<userdb::User>(std::string_view key)> lookup_user;
+  // The same answer when it needs no I/O (UserDb::lookup_user_now); empty = never.
+  std::function<std::optional<base::Result<userdb::User>>(std::string_view key)> lookup_user_now;
   // passdb lookup by key, asked only with lmtp_proxy = yes (the route decision). Empty then:
   // every recipient is deferred, since nothing can tell that it is not proxied.
   std::function<base::Result<userdb::PassdbResult>(std::string_view key)> lookup_pass;
@@ -100,6 +103,11 @@ class Engine {
 
   [[nodiscard]] Resolution resolve(const mail::Envelope& env, const mail::Recipient& rcpt,
                                    const ResolveOptions& options = {}) const;
+  // resolve() for the LMTP RCPT path when it can be answered without blocking (an in-memory
+  // userdb, numeric ids, no lmtp_proxy passdb step): safe on an event thread. nullopt = use
+  // resolve() on a worker thread; nothing was counted or logged then.
+  [[nodiscard]] std::optional<Resolution> resolve_now(const mail::Envelope& env,
+                                                      const mail::Recipient& rcpt) const;
 
   // One Outcome per element of `recipients`, in order. `recipients` are the transaction's
   // local recipients in RCPT order (their count decides Delivered-To and `for <...>`).
@@ -110,6 +118,9 @@ class Engine {
   const std::shared_ptr<ConcurrencyLimiter>& limiter() const { return deps_.limiter; }
 
  private:
+  // resolve() (now = false, never nullopt) and resolve_now() (now = true).
+  [[nodiscard]] std::optional<Resolution> resolve_impl(const mail::Envelope& env, const mail::Recipient& rcpt,
+                                                       const ResolveOptions& options, bool now) const;
   Engine(config::SettingsPtr settings, EngineDeps deps, mail::DeliveryAddress delivery_address,
          storage::FsyncMode fsync);
   void log(base::log::Level level, std::string_view user, std::string_view session,

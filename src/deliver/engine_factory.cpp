@@ -28,6 +28,7 @@ base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr sett
   std::shared_ptr<const userdb::UserDb> shared_db(std::move(*db));
   EngineDeps deps;
   deps.lookup_user = [shared_db](std::string_view key) { return shared_db->lookup_user(key); };
+  deps.lookup_user_now = [shared_db](std::string_view key) { return shared_db->lookup_user_now(key); };
   deps.lookup_pass = [shared_db](std::string_view key) { return shared_db->lookup_pass(key); };
   deps.service = service;
   deps.store = std::move(store);

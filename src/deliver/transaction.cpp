@@ -12,6 +12,19 @@ std::optional<Outcome> Transaction::add_recipient(const mail::Envelope& env,
   return std::nullopt;
 }
 
+RecipientCheck Transaction::add_recipient_now(const mail::Envelope& env, const mail::Recipient& rcpt) {
+  std::optional<Resolution> r = engine_->resolve_now(env, rcpt);
+  if (!r) return {};
+  RecipientCheck out{.answered = true, .refusal = std::nullopt};
+  if (auto* temp = std::get_if<TempFail>(&*r))
+    out.refusal = Outcome(std::move(*temp));
+  else if (auto* perm = std::get_if<PermFail>(&*r))
+    out.refusal = Outcome(std::move(*perm));
+  else
+    recipients_.push_back(std::move(std::get<ResolvedRecipient>(*r)));
+  return out;
+}
+
 void Transaction::set_mailbox(const std::string& mailbox) {
   for (auto& r : recipients_) r.mailbox = mailbox;
 }

@@ -21,10 +21,18 @@
 
 namespace dovetail::deliver {
 
+struct RecipientCheck {
+  bool answered = false;
+  std::optional<Outcome> refusal;  // when answered: nullopt = accepted
+};
+
 class Transaction {
  public:
   explicit Transaction(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
 
+  // add_recipient() if it can be answered without blocking (Engine::resolve_now), for an
+  // event thread; answered = false: nothing happened, call add_recipient() on a worker.
+  [[nodiscard]] RecipientCheck add_recipient_now(const mail::Envelope& env, const mail::Recipient& rcpt);
   [[nodiscard]] std::optional<Outcome> add_recipient(const mail::Envelope& env,
                                                      const mail::Recipient& rcpt,
                                                      const ResolveOptions& options = {});

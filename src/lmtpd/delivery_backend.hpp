@@ -15,6 +15,7 @@
 
 #include "config/settings.hpp"
 #include "deliver/outcome.hpp"
+#include "deliver/transaction.hpp"
 #include "mail/envelope.hpp"
 #include "mail/spool.hpp"
 
@@ -27,6 +28,11 @@ class DeliveryBackend {
   // RCPT: nullopt = accepted.
   virtual std::optional<deliver::Outcome> check_recipient(const mail::Envelope& env,
                                                          const mail::Recipient& rcpt) = 0;
+  // RCPT on the event thread, only when it needs no I/O; answered = false: use check_recipient
+  // on the blocking pool.
+  virtual deliver::RecipientCheck check_recipient_now(const mail::Envelope&, const mail::Recipient&) {
+    return {};
+  }
   // After DATA: exactly one outcome per env.recipients entry, same order.
   virtual std::vector<deliver::Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool) = 0;
   // Transaction over (RSET, new MAIL, disconnect, after DATA).

@@ -13,6 +13,9 @@ class EngineBackend final : public DeliveryBackend {
   std::optional<deliver::Outcome> check_recipient(const mail::Envelope& env, const mail::Recipient& rcpt) override {
     return txn_.add_recipient(env, rcpt);
   }
+  deliver::RecipientCheck check_recipient_now(const mail::Envelope& env, const mail::Recipient& rcpt) override {
+    return txn_.add_recipient_now(env, rcpt);
+  }
   std::vector<deliver::Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool) override {
     return txn_.deliver(env, spool);
   }

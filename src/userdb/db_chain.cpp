@@ -57,14 +57,22 @@ base::Result<DbRules> parse_rules(Role role, const std::string& skip, const std:
   return rules;
 }
 
-base::Result<Fields> run_chain(const std::vector<ChainDb>& chain, const LookupRequest& request) {
+namespace {
+
+// The chain walk, over either lookup (blocking) or lookup_now (nullopt = not answerable now,
+// which ends the walk with nullopt).
+template <class Lookup>
+std::optional<base::Result<Fields>> walk(const std::vector<ChainDb>& chain, const LookupRequest& request,
+                                         Lookup&& lookup) {
   bool success = false;
   std::optional<base::Error> internal;  // first internal failure seen on the way
   Fields kept;                          // fields of dbs that succeeded and continued
   size_t i = 0;
   while (i < chain.size()) {
     const ChainDb& db = chain[i];
-    auto found = db.driver->lookup(request);
+    auto answer = lookup(*db.driver, request);
+    if (!answer) return std::nullopt;
+    auto found = std::move(*answer);
     bool is_internal = !found && found.error().kind != base::ErrorKind::kNotFound;
     DbRule rule = found ? db.rules.on_success
                         : (is_internal ? db.rules.on_internalfail : db.rules.on_failure);
@@ -94,9 +102,21 @@ base::Result<Fields> run_chain(const std::vector<ChainDb>& chain, const LookupRe
     if (!go_on || next >= chain.size()) break;
     i = next;
   }
-  if (success) return kept;
-  if (internal) return base::fail(*internal);
-  return base::fail(base::Error::not_found("unknown user " + request.user));
+  if (success) return base::Result<Fields>(std::move(kept));
+  if (internal) return base::Result<Fields>(base::fail(*internal));
+  return base::Result<Fields>(base::fail(base::Error::not_found("unknown user " + request.user)));
+}
+
+}  // namespace
+
+base::Result<Fields> run_chain(const std::vector<ChainDb>& chain, const LookupRequest& request) {
+  return *walk(chain, request, [](Driver& d, const LookupRequest& r) {
+    return std::optional<base::Result<Fields>>(d.lookup(r));
+  });
+}
+
+std::optional<base::Result<Fields>> run_chain_now(const std::vector<ChainDb>& chain, const LookupRequest& request) {
+  return walk(chain, request, [](Driver& d, const LookupRequest& r) { return d.lookup_now(r); });
 }
 
 }  // namespace dovetail::userdb

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct ChainDb {
   DbRules rules;
 };
 
+// run_chain with Driver::lookup_now: nullopt when some db on the way cannot answer now.
+[[nodiscard]] std::optional<base::Result<Fields>> run_chain_now(const std::vector<ChainDb>& chain,
+                                                                const LookupRequest& request);
 [[nodiscard]] base::Result<Fields> run_chain(const std::vector<ChainDb>& chain,
                                              const LookupRequest& request);
 

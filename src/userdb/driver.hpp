@@ -7,6 +7,8 @@
 // many worker threads; each driver synchronises its own state.
 #pragma once
 
+#include <optional>
+
 #include <string>
 
 #include "base/result.hpp"
@@ -27,6 +29,12 @@ class Driver {
   // Userdb role: uid, gid, home, mail, ... ; passdb role: password, nopassword, proxy, host,
   // port, ..., and userdb_* fields.
   [[nodiscard]] virtual base::Result<Fields> lookup(const LookupRequest& request) = 0;
+  // The same answer without blocking — no syscall, no wait for a lock held during I/O — or
+  // nullopt when that is not possible now (the caller then runs lookup() on a worker thread).
+  // Lets an event thread answer RCPT itself for in-memory databases.
+  [[nodiscard]] virtual std::optional<base::Result<Fields>> lookup_now(const LookupRequest&) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace dovetail::userdb

@@ -23,6 +23,7 @@ class NoLookupDriver final : public Driver {
   [[nodiscard]] base::Result<Fields> lookup(const LookupRequest&) override {
     return base::fail(base::Error{kind_, 0, message_});
   }
+  [[nodiscard]] std::optional<base::Result<Fields>> lookup_now(const LookupRequest& r) override { return lookup(r); }
 
  private:
   base::ErrorKind kind_;

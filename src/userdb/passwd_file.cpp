@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 
 #include "base/log.hpp"
 #include "base/unique_fd.hpp"
@@ -82,7 +84,21 @@ struct PasswdFileDriver::FileState {
   bool loaded = false;
   Identity id;
   std::shared_ptr<const PasswdTable> table;
+  time_t checked_at = -1;  // coarse monotonic second of the last stat that matched `id`
 };
+
+namespace {
+time_t coarse_second() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
+  return ts.tv_sec;
+}
+
+// Numeric ids only: a name would need getpwnam (NSS file reads) to become a uid.
+bool numeric_or_empty(const std::string& v) {
+  return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace
 
 base::Result<std::unique_ptr<Driver>> PasswdFileDriver::create(Role role, std::string_view args) {
   std::unique_ptr<PasswdFileDriver> d(new PasswdFileDriver());
@@ -134,7 +150,10 @@ base::Result<std::shared_ptr<const PasswdTable>> PasswdFileDriver::table_for(
     }
     return base::fail(base::Error::from_errno(err, "passwd-file: stat(" + path + ")"));
   }
-  if (state->loaded && state->id == identity_of(st)) return state->table;
+  if (state->loaded && state->id == identity_of(st)) {
+    state->checked_at = coarse_second();
+    return state->table;
+  }
 
   base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) {
@@ -155,6 +174,7 @@ base::Result<std::shared_ptr<const PasswdTable>> PasswdFileDriver::table_for(
   state->table = std::move(table);
   state->id = identity_of(st);
   state->loaded = true;
+  state->checked_at = coarse_second();
   return state->table;
 }
 
@@ -169,11 +189,36 @@ base::Result<Fields> PasswdFileDriver::lookup(const LookupRequest& request) {
   }
   auto table = table_for(path);
   if (!table) return base::fail(table.error());
+  return fields_from(**table, request);
+}
 
+std::optional<base::Result<Fields>> PasswdFileDriver::lookup_now(const LookupRequest& request) {
+  if (templated_) return std::nullopt;  // the file name depends on the user: keep it simple
+  std::shared_ptr<const PasswdTable> table;
+  {
+    std::lock_guard files_lock(files_mu_);
+    auto it = files_.find(path_template_);
+    if (it == files_.end()) return std::nullopt;
+    FileState& state = *it->second;
+    // A reload holds this lock while it reads the file: never wait for it here.
+    std::unique_lock lock(state.mu, std::try_to_lock);
+    if (!lock.owns_lock() || !state.loaded || state.checked_at != coarse_second()) return std::nullopt;
+    table = state.table;
+  }
+  auto key = expand(username_format_, lookup_vars(request.user, request.service, ""));
+  if (!key) return std::nullopt;
+  auto it = table->users.find(*key);
+  if (it != table->users.end() && role_ == Role::kUserdb &&
+      (!numeric_or_empty(it->second.uid) || !numeric_or_empty(it->second.gid)))
+    return std::nullopt;
+  return fields_from(*table, request);
+}
+
+base::Result<Fields> PasswdFileDriver::fields_from(const PasswdTable& table, const LookupRequest& request) const {
   auto key = expand(username_format_, lookup_vars(request.user, request.service, ""));
   if (!key) return base::fail(key.error());
-  auto it = (*table)->users.find(*key);
-  if (it == (*table)->users.end())
+  auto it = table.users.find(*key);
+  if (it == table.users.end())
     return base::fail(not_found("passwd-file: unknown user " + *key));
   return role_ == Role::kUserdb ? userdb_fields(it->second, request)
                                 : passdb_fields(it->second, request);

@@ -37,12 +37,16 @@ class PasswdFileDriver final : public Driver {
   [[nodiscard]] static base::Result<std::unique_ptr<Driver>> create(Role role,
                                                                     std::string_view args);
   [[nodiscard]] base::Result<Fields> lookup(const LookupRequest& request) override;
+  // From the cached table when the file was stat()ed within this second — Dovecot's own
+  // re-check interval (db-passwd-file syncs at most once per ioloop second) — else nullopt.
+  [[nodiscard]] std::optional<base::Result<Fields>> lookup_now(const LookupRequest& request) override;
 
   struct FileState;  // one cached file (public for the .cpp's helpers)
 
  private:
   PasswdFileDriver() = default;
   base::Result<std::shared_ptr<const PasswdTable>> table_for(const std::string& path);
+  base::Result<Fields> fields_from(const PasswdTable& table, const LookupRequest& request) const;
   base::Result<Fields> userdb_fields(const PasswdEntry& e, const LookupRequest& request) const;
   base::Result<Fields> passdb_fields(const PasswdEntry& e, const LookupRequest& request) const;
 

@@ -26,6 +26,11 @@ class StaticDriver final : public Driver {
                                                                     std::string_view args,
                                                                     PassdbCheck passdb_check);
   [[nodiscard]] base::Result<Fields> lookup(const LookupRequest& request) override;
+  // Pure expansion, unless the answer needs the passdbs (no allow_all_users).
+  [[nodiscard]] std::optional<base::Result<Fields>> lookup_now(const LookupRequest& request) override {
+    if (role_ == Role::kUserdb && !allow_all_users_) return std::nullopt;
+    return lookup(request);
+  }
 
  private:
   StaticDriver() = default;

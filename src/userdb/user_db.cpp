@@ -1,5 +1,7 @@
 #include "userdb/user_db.hpp"
 
+#include <algorithm>
+
 #include "userdb/db_chain.hpp"
 #include "userdb/driver.hpp"
 #include "userdb/no_lookup_driver.hpp"
@@ -80,6 +82,20 @@ base::Result<User> UserDb::lookup_user(std::string_view key) const {
   auto fields = run_chain(chains_->userdbs, request);
   if (!fields) return base::fail(fields.error());
   return to_user(key, *fields);
+}
+
+std::optional<base::Result<User>> UserDb::lookup_user_now(std::string_view key) const {
+  LookupRequest request{std::string(key), chains_->service};
+  auto fields = run_chain_now(chains_->userdbs, request);
+  if (!fields) return std::nullopt;
+  if (!*fields) return base::Result<User>(base::fail(fields->error()));
+  // A uid/gid given as a name needs getpwnam/getgrnam (NSS file reads): not now.
+  for (const char* id : {"uid", "gid"}) {
+    const std::string* v = find_field(**fields, id);
+    if (v != nullptr && !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+  }
+  return to_user(key, **fields);
 }
 
 base::Result<PassdbResult> UserDb::lookup_pass(std::string_view key) const {

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,9 @@ class UserDb {
   // `key` is the username after detail removal and auth_username_format (format_username()).
   [[nodiscard]] base::Result<User> lookup_user(std::string_view key) const;
   [[nodiscard]] base::Result<PassdbResult> lookup_pass(std::string_view key) const;
+  // lookup_user when every db on the way answers from memory (static with allow_all_users,
+  // passwd-file checked within this second, ...), safe on an event thread; else nullopt.
+  [[nodiscard]] std::optional<base::Result<User>> lookup_user_now(std::string_view key) const;
 
  private:
   UserDb();

@@ -73,3 +73,48 @@ TEST(EngineFactoryTest, EnginesWithDifferentLimitsShareTheCounts) {
 
 }  // namespace
 }  // namespace dovetail::deliver
+
+namespace dovetail::deliver {
+namespace {
+
+mail::Recipient rcpt(std::string local) {
+  mail::Recipient r;
+  r.address = {std::move(local), "test.example"};
+  r.given = r.address.to_string();
+  r.id = "t";
+  return r;
+}
+
+// resolve_now answers exactly as resolve does when it can, and holds the same slot.
+TEST(EngineResolveNow, SameAnswerAsResolveAndTheSameSlot) {
+  testlib::TempDir dir;
+  auto engine = make_engine(settings_with_limit(dir, 1), "lmtp");
+  ASSERT_TRUE(engine) << engine.error().message;
+  ASSERT_TRUE(accepted((*engine)->resolve(mail::Envelope{}, rcpt("alice"))));  // file read, slot freed
+  auto now = (*engine)->resolve_now(mail::Envelope{}, rcpt("alice"));
+  if (!now) GTEST_SKIP() << "the coarse second ticked between the two lookups";
+  ASSERT_TRUE(accepted(*now));
+  EXPECT_EQ((*engine)->limiter()->in_flight("alice@test.example"), 1u);
+  auto second = (*engine)->resolve_now(mail::Envelope{}, rcpt("alice"));
+  if (second) {
+    EXPECT_FALSE(accepted(*second)) << "lmtp_user_concurrency_limit = 1 also holds inline";
+  }
+  auto unknown = (*engine)->resolve_now(mail::Envelope{}, rcpt("nobody"));
+  if (unknown) {
+    EXPECT_TRUE(std::holds_alternative<PermFail>(*unknown));
+  }
+}
+
+TEST(EngineResolveNow, LmtpProxyNeedsThePassdbSoItWaits) {
+  testlib::TempDir dir;
+  auto base = settings_with_limit(dir, 0);
+  auto s = std::make_shared<config::Settings>(*base);
+  s->lmtp_proxy = true;
+  auto engine = make_engine(s, "lmtp");
+  ASSERT_TRUE(engine) << engine.error().message;
+  (void)(*engine)->resolve(mail::Envelope{}, rcpt("alice"));
+  EXPECT_FALSE((*engine)->resolve_now(mail::Envelope{}, rcpt("alice")).has_value());
+}
+
+}  // namespace
+}  // namespace dovetail::deliver
