@@ -119,6 +119,11 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
     key = recipient_key(rcpt.address, s.recipient_delimiter, s.auth_username_format);
   }
 
+  if (!key.unknown_variable.empty()) {
+    log(base::log::Level::kError, key.username, rcpt.id,
+        "auth_username_format '" + s.auth_username_format + "': unknown variable %" + key.unknown_variable);
+    return lookup_failed();
+  }
   if (!is_safe_user_name(key.key)) {
     log(base::log::Level::kInfo, key.key, rcpt.id, "refusing unsafe user name (path step or control byte)");
     return user_unknown(key.username);

@@ -24,7 +24,9 @@ RecipientKey recipient_key(const mail::Address& address, std::string_view delimi
   out.had_delimiter = split.had_delimiter;
   // %u/%n/%d of the username, as Dovecot's auth does for the lookup key.
   base::VarTable vars = base::user_vars(out.username, "");
-  out.key = base::var_expand(auth_username_format.empty() ? "%u" : auth_username_format, vars).text;
+  auto expanded = base::var_expand(auth_username_format.empty() ? "%u" : auth_username_format, vars);
+  out.key = std::move(expanded.text);
+  if (!expanded.unknown.empty()) out.unknown_variable = expanded.unknown.front();
   return out;
 }
 

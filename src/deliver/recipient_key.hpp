@@ -22,6 +22,9 @@ struct RecipientKey {
   std::string detail;    // text after the delimiter; empty when none (also for "alice+@x")
   bool had_delimiter = false;
   std::string key;       // username after auth_username_format: what userdb is asked for
+  // A variable auth_username_format names that does not exist ("" = none): Dovecot fails
+  // such a lookup as an internal error, so the recipient is deferred, never "unknown".
+  std::string unknown_variable;
 };
 
 struct SplitLocal {

@@ -391,6 +391,19 @@ TEST_F(EngineTest, RcptRefusals) {
   EXPECT_TRUE(logged(base::log::Level::kError, "db down"));
 }
 
+// A %variable auth_username_format names that does not exist defers the recipient (Dovecot
+// fails the lookup as internal), instead of asking the userdb for a key without it.
+TEST_F(EngineTest, UnknownVariableInAuthUsernameFormatDefers) {
+  settings_.auth_username_format = "%Lz";
+  auto e = engine();
+  Resolution res = e->resolve(envelope(), rcpt("alice"));
+  auto* t = std::get_if<TempFail>(&res);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->code, 451);
+  EXPECT_EQ(t->enhanced, "4.3.0");
+  EXPECT_TRUE(logged(base::log::Level::kError, "auth_username_format '%Lz': unknown variable %z"));
+}
+
 // A %variable Dovecot does not know in mail_location or mail_home defers the recipient
 // (451 4.3.0) instead of building a path without it; Dovecot's offset/width forms work.
 TEST_F(EngineTest, MailLocationVariables) {
