@@ -12,6 +12,7 @@
 #include "deliver/mail_ids.hpp"
 #include "deliver/message_info.hpp"
 #include "storage/mail_location.hpp"
+#include "userdb/fields.hpp"
 #include "userdb/user_db.hpp"
 
 namespace dovetail::deliver {
@@ -101,12 +102,6 @@ std::optional<Resolution> Engine::resolve_now(const mail::Envelope& env, const m
   return resolve_impl(env, rcpt, ResolveOptions{}, true);
 }
 
-namespace {
-bool numeric_or_empty(const std::string& v) {
-  return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-}  // namespace
-
 std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const mail::Recipient& rcpt,
                                                const ResolveOptions& options, bool now) const try {
   const config::Settings& s = *settings_;
@@ -171,7 +166,7 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
   }
 
   // mail_uid/mail_gid given as names may need NSS file reads (cached for a second).
-  if (now && ((!user.uid && !numeric_or_empty(s.mail_uid)) || (!user.gid && !numeric_or_empty(s.mail_gid))))
+  if (now && ((!user.uid && !userdb::is_numeric_id(s.mail_uid)) || (!user.gid && !userdb::is_numeric_id(s.mail_gid))))
     return std::nullopt;
   auto ids = mail_ids(user.uid, user.gid, s);
   if (!ids) {

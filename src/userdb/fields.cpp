@@ -66,4 +66,10 @@ base::Result<Fields> expand_fields(const Fields& fields, const base::VarTable& v
   return out;
 }
 
+bool is_numeric_id(std::string_view value) {
+  for (char c : value)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 }  // namespace dovetail::userdb

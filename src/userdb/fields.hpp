@@ -30,6 +30,10 @@ Fields parse_fields(std::string_view text);
 void set_field(Fields& fields, std::string_view key, std::string value);
 const std::string* find_field(const Fields& fields, std::string_view key);
 
+// A uid/gid value that is a number (or unset): turning it into an id needs no NSS lookup
+// (getpwnam/getgrnam read files), so it may be resolved on an event thread.
+bool is_numeric_id(std::string_view value);
+
 // %u/%{user}, %n/%{username}, %d/%{domain}, %s/%{service}, %h/%{home}.
 // `escape` (optional) is applied to every value first: SQL quoting, path fixing.
 base::VarTable lookup_vars(std::string_view user, std::string_view service, std::string_view home,

@@ -93,11 +93,6 @@ time_t coarse_second() {
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // vDSO: no syscall
   return ts.tv_sec;
 }
-
-// Numeric ids only: a name would need getpwnam (NSS file reads) to become a uid.
-bool numeric_or_empty(const std::string& v) {
-  return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 }  // namespace
 
 base::Result<std::unique_ptr<Driver>> PasswdFileDriver::create(Role role, std::string_view args) {
@@ -209,7 +204,7 @@ std::optional<base::Result<Fields>> PasswdFileDriver::lookup_now(const LookupReq
   if (!key) return std::nullopt;
   auto it = table->users.find(*key);
   if (it != table->users.end() && role_ == Role::kUserdb &&
-      (!numeric_or_empty(it->second.uid) || !numeric_or_empty(it->second.gid)))
+      (!is_numeric_id(it->second.uid) || !is_numeric_id(it->second.gid)))
     return std::nullopt;
   return fields_from(*table, request);
 }

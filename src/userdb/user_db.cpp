@@ -1,7 +1,5 @@
 #include "userdb/user_db.hpp"
 
-#include <algorithm>
-
 #include "userdb/db_chain.hpp"
 #include "userdb/driver.hpp"
 #include "userdb/no_lookup_driver.hpp"
@@ -92,7 +90,7 @@ std::optional<base::Result<User>> UserDb::lookup_user_now(std::string_view key) 
   // A uid/gid given as a name needs getpwnam/getgrnam (NSS file reads): not now.
   for (const char* id : {"uid", "gid"}) {
     const std::string* v = find_field(**fields, id);
-    if (v != nullptr && !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (v != nullptr && !is_numeric_id(*v))
       return std::nullopt;
   }
   return to_user(key, **fields);
