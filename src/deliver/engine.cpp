@@ -233,16 +233,35 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
   return lookup_failed();
 }
 
-std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spool& spool,
-                                     std::span<const ResolvedRecipient> recipients) const try {
+// Everything deliver() computes before the save and reads after it: the save itself may
+// complete elsewhere (deliver_begin), so this outlives the call that made it.
+struct Engine::Prepared {
+  const mail::Envelope* env = nullptr;
+  std::span<const ResolvedRecipient> recipients;
+  std::chrono::steady_clock::time_point started;
+  std::time_t now = 0;
+  MessageInfo info;
+  std::string headers;
+  std::vector<size_t> first_of;  // the same recipient twice: stored once, answered alike
+  std::vector<size_t> unique;
+  std::vector<storage::SaveTarget> targets;
+  std::vector<std::string> keys;  // userdb key per target, for a store that re-resolves
+  storage::Body body;
+  uint64_t spool_size = 0;
+  uint64_t spool_lfs = 0;
+};
+
+std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, const mail::Spool& spool,
+                                                  std::span<const ResolvedRecipient> recipients) const {
   const config::Settings& s = *settings_;
-  const auto started = std::chrono::steady_clock::now();
-  const std::time_t now = deps_.clock();
-  std::vector<Outcome> outcomes(recipients.size(), Outcome(lookup_failed()));
-  if (recipients.empty()) return outcomes;
+  auto p = std::make_unique<Prepared>();
+  p->env = &env;
+  p->recipients = recipients;
+  p->started = std::chrono::steady_clock::now();
+  p->now = deps_.clock();
 
   const std::string header_block = read_header_block(spool);
-  const MessageInfo info = scan_message_info(header_block);
+  p->info = scan_message_info(header_block);
 
   // Delivered-To and `for <...>` only with exactly one local recipient (COMPAT item 8), so
   // the header bytes are the same for every recipient and one batch can hard-link them.
@@ -252,27 +271,24 @@ std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spoo
   trace.hostname = hostname_;
   trace.delivery_address = delivery_address_;
   trace.add_received = s.lmtp_add_received_header;
-  trace.now = now;
-  const std::string headers = mail::trace_headers(trace);
+  trace.now = p->now;
+  p->headers = mail::trace_headers(trace);
 
-  // The same recipient twice: stored once, the repeat answers with the first's outcome.
-  std::vector<size_t> first_of(recipients.size());
-  std::vector<size_t> unique;
+  p->first_of.resize(recipients.size());
   for (size_t i = 0; i < recipients.size(); ++i) {
-    first_of[i] = i;
-    for (size_t j : unique) {
+    p->first_of[i] = i;
+    for (size_t j : p->unique) {
       if (same_recipient(recipients[j].rcpt.address, recipients[i].rcpt.address)) {
-        first_of[i] = j;
+        p->first_of[i] = j;
         break;
       }
     }
-    if (first_of[i] == i) unique.push_back(i);
+    if (p->first_of[i] == i) p->unique.push_back(i);
   }
 
   const storage::MissingMailbox if_missing = missing_policy(s);
-  std::vector<storage::SaveTarget> targets;
-  targets.reserve(unique.size());
-  for (size_t i : unique) {
+  p->targets.reserve(p->unique.size());
+  for (size_t i : p->unique) {
     const ResolvedRecipient& r = recipients[i];
     // lda_original_recipient_header names a header to read the original recipient from
     // (seed: "-a ... may be overridden by reading it from a header"); else ORCPT; else RCPT.
@@ -292,28 +308,36 @@ std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spoo
     if (s.mail_debug)
       log(base::log::Level::kDebug, r.user.name, r.rcpt.id,
           "original recipient " + original + ", mailbox '" + r.mailbox + "'");
-    targets.push_back({&r.target, {r.mailbox, if_missing}});
+    p->targets.push_back({&r.target, {r.mailbox, if_missing}});
+    p->keys.push_back(r.key.key);
   }
+  p->body = storage::body_of(spool);
+  p->spool_size = spool.size();
+  p->spool_lfs = spool.line_feeds();
+  return p;
+}
 
-  const storage::Body body = storage::body_of(spool);
-  std::vector<storage::SaveResult> results;
-  if (deps_.store) {
-    std::vector<std::string> keys;
-    keys.reserve(unique.size());
-    for (size_t i : unique) keys.push_back(recipients[i].key.key);
-    results = deps_.store(body, headers, targets, keys);
-  } else if (targets.size() == 1) {
-    results.push_back(writer_.save(body, headers, *targets[0].user, targets[0].mailbox));
-  } else {
-    results = writer_.save_batch(body, headers, targets);
-  }
+std::vector<storage::SaveResult> Engine::store(const Prepared& p) const {
+  if (deps_.store) return deps_.store(p.body, p.headers, p.targets, p.keys);
+  if (p.targets.size() == 1)
+    return {writer_.save(p.body, p.headers, *p.targets[0].user, p.targets[0].mailbox)};
+  return writer_.save_batch(p.body, p.headers, p.targets);
+}
 
-  const uint64_t size = headers.size() + spool.size();
-  const uint64_t vsize = size + count_lf(headers) + spool.line_feeds();
+std::vector<Outcome> Engine::complete(const Prepared& p, std::vector<storage::SaveResult> results) const {
+  const config::Settings& s = *settings_;
+  const mail::Envelope& env = *p.env;
+  const auto& recipients = p.recipients;
+  const auto& unique = p.unique;
+  const std::time_t now = p.now;
+  std::vector<Outcome> outcomes(recipients.size(), Outcome(lookup_failed()));
+
+  const uint64_t size = p.headers.size() + p.spool_size;
+  const uint64_t vsize = size + count_lf(p.headers) + p.spool_lfs;
   const std::string from_envelope = env.null_sender ? "" : env.mail_from.to_string();
   const auto elapsed_ms = [&] {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now() - started)
+                                     std::chrono::steady_clock::now() - p.started)
                                      .count());
   };
 
@@ -321,7 +345,7 @@ std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spoo
     const ResolvedRecipient& r = recipients[unique[k]];
     const std::string to_envelope = r.rcpt.address.to_string();
     DeliveryLogVars vars;
-    vars.message = &info;
+    vars.message = &p.info;
     vars.from_envelope = from_envelope;
     vars.to_envelope = to_envelope;
     vars.size = size;
@@ -368,12 +392,48 @@ std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spoo
     }
   }
   for (size_t i = 0; i < recipients.size(); ++i)
-    if (first_of[i] != i) outcomes[i] = outcomes[first_of[i]];
+    if (p.first_of[i] != i) outcomes[i] = outcomes[p.first_of[i]];
   return outcomes;
+}
+
+std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spool& spool,
+                                     std::span<const ResolvedRecipient> recipients) const try {
+  if (recipients.empty()) return {};
+  auto prepared = prepare(env, spool, recipients);
+  return complete(*prepared, store(*prepared));
 } catch (const std::exception& e) {
   log(base::log::Level::kError, "", env.transaction_id,
       std::string("BUG: deliver threw: ") + e.what());
   return std::vector<Outcome>(recipients.size(), Outcome(TempFail{}));
+}
+
+std::unique_ptr<DeliveryInFlight> Engine::deliver_begin(const mail::Envelope& env, const mail::Spool& spool,
+                                                        std::span<const ResolvedRecipient> recipients) const try {
+  if (recipients.empty() || !deps_.store_begin) return nullptr;
+  auto prepared = prepare(env, spool, recipients);
+  auto save = deps_.store_begin(prepared->body, prepared->headers, prepared->targets, prepared->keys);
+  if (!save) return nullptr;
+  return std::unique_ptr<DeliveryInFlight>(new DeliveryInFlight(*this, std::move(prepared), std::move(save)));
+} catch (const std::exception& e) {
+  log(base::log::Level::kError, "", env.transaction_id,
+      std::string("BUG: deliver_begin threw: ") + e.what());
+  return nullptr;
+}
+
+DeliveryInFlight::DeliveryInFlight(const Engine& engine, std::unique_ptr<Engine::Prepared> prepared,
+                                   std::unique_ptr<StoreInFlight> save)
+    : engine_(engine), prepared_(std::move(prepared)), save_(std::move(save)) {}
+
+DeliveryInFlight::~DeliveryInFlight() = default;
+
+int DeliveryInFlight::fd() const { return save_->fd(); }
+
+std::vector<Outcome> DeliveryInFlight::finish() try {
+  return engine_.complete(*prepared_, save_->finish());
+} catch (const std::exception& e) {
+  engine_.log(base::log::Level::kError, "", prepared_->env->transaction_id,
+              std::string("BUG: deliver threw: ") + e.what());
+  return std::vector<Outcome>(prepared_->recipients.size(), Outcome(TempFail{}));
 }
 
 }  // namespace dovetail::deliver

@@ -19,7 +19,8 @@
 // an Outcome; anything not classified is a temporary failure (STYLE habit 1). The client sees
 // Dovecot's wording; the real reason goes to the error log with the user's log prefix.
 // Threading: an Engine is immutable after construction and thread-safe; both calls block
-// (userdb, fsync) and must run on worker threads, never on an event thread. A
+// (userdb, fsync) and must run on worker threads, never on an event thread — except
+// resolve_now() and deliver_begin(), made for event threads. A
 // ResolvedRecipient belongs to one transaction; destroying it releases its concurrency slot.
 // Security: resolve() is where first_valid_uid & co. are enforced (deliver/mail_ids.hpp);
 // the detail reaches storage only as a folder *name*, which storage validates (hostile
@@ -70,6 +71,16 @@ struct ResolveOptions {
   std::string user;
 };
 
+// A save started by EngineDeps::store_begin that completes in another process (the
+// privileged writer): its result can be read without blocking once fd() is readable.
+class StoreInFlight {
+ public:
+  virtual ~StoreInFlight() = default;
+  virtual int fd() const = 0;
+  // One result per target. Blocks only when called before fd() is readable.
+  virtual std::vector<storage::SaveResult> finish() = 0;
+};
+
 // Dependencies the daemon (or a test) supplies. Empty members get the real default.
 struct EngineDeps {
   // userdb lookup by key; kNotFound = unknown user, any other error = temporary.
@@ -92,7 +103,15 @@ struct EngineDeps {
       const storage::Body& body, std::string_view headers, std::span<const storage::SaveTarget> targets,
       std::span<const std::string> lookup_keys)>;
   StoreFn store;
+  // Optional beside `store`: starts the same save without waiting for it (no thread blocks
+  // while the writer fsyncs). nullptr = cannot start now; the caller uses deliver() instead.
+  using StoreBeginFn = std::function<std::unique_ptr<StoreInFlight>(
+      const storage::Body& body, std::string_view headers, std::span<const storage::SaveTarget> targets,
+      std::span<const std::string> lookup_keys)>;
+  StoreBeginFn store_begin;
 };
+
+class DeliveryInFlight;
 
 class Engine {
  public:
@@ -114,10 +133,25 @@ class Engine {
   [[nodiscard]] std::vector<Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool,
                                              std::span<const ResolvedRecipient> recipients) const;
 
+  // deliver() without blocking, for an event thread, when EngineDeps::store_begin is set: the
+  // save is started and the caller calls finish() on the result once its fd() is readable
+  // (the outcomes are then exactly deliver()'s). nullptr = use deliver() on a worker thread.
+  // env, spool and recipients must stay untouched until finish() returned.
+  [[nodiscard]] std::unique_ptr<DeliveryInFlight> deliver_begin(const mail::Envelope& env, const mail::Spool& spool,
+                                                                std::span<const ResolvedRecipient> recipients) const;
+
   const config::Settings& settings() const { return *settings_; }
   const std::shared_ptr<ConcurrencyLimiter>& limiter() const { return deps_.limiter; }
 
  private:
+  friend class DeliveryInFlight;
+  // deliver() = prepare (headers, dedupe, targets) + store + complete (outcomes, log lines).
+  struct Prepared;
+  [[nodiscard]] std::unique_ptr<Prepared> prepare(const mail::Envelope& env, const mail::Spool& spool,
+                                                  std::span<const ResolvedRecipient> recipients) const;
+  [[nodiscard]] std::vector<storage::SaveResult> store(const Prepared& prepared) const;
+  [[nodiscard]] std::vector<Outcome> complete(const Prepared& prepared,
+                                              std::vector<storage::SaveResult> results) const;
   // resolve() (now = false, never nullopt) and resolve_now() (now = true).
   [[nodiscard]] std::optional<Resolution> resolve_impl(const mail::Envelope& env, const mail::Recipient& rcpt,
                                                        const ResolveOptions& options, bool now) const;
@@ -135,6 +169,26 @@ class Engine {
   storage::MaildirWriter writer_;
   std::string hostname_;
   std::string pid_;
+};
+
+// A delivery whose save runs elsewhere (Engine::deliver_begin). Destroying it unfinished
+// waits for the save (a started save is never abandoned half-way by this process).
+class DeliveryInFlight {
+ public:
+  ~DeliveryInFlight();
+  DeliveryInFlight(const DeliveryInFlight&) = delete;
+  DeliveryInFlight& operator=(const DeliveryInFlight&) = delete;
+  int fd() const;
+  // One Outcome per recipient, in order, as deliver() would have answered. Call once.
+  [[nodiscard]] std::vector<Outcome> finish();
+
+ private:
+  friend class Engine;
+  DeliveryInFlight(const Engine& engine, std::unique_ptr<Engine::Prepared> prepared,
+                   std::unique_ptr<StoreInFlight> save);
+  const Engine& engine_;
+  std::unique_ptr<Engine::Prepared> prepared_;
+  std::unique_ptr<StoreInFlight> save_;
 };
 
 }  // namespace dovetail::deliver

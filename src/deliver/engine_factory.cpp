@@ -21,7 +21,8 @@ userdb::UserDbConfig userdb_config(const config::Settings& settings, const std::
 base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr settings,
                                                         const std::string& service,
                                                         std::shared_ptr<ConcurrencyLimiter> limiter,
-                                                        EngineDeps::StoreFn store) {
+                                                        EngineDeps::StoreFn store,
+                                                        EngineDeps::StoreBeginFn store_begin) {
   if (!settings) return base::fail(base::Error::internal("make_engine: no settings"));
   auto db = userdb::UserDb::create(userdb_config(*settings, service));
   if (!db) return base::fail(db.error());
@@ -32,6 +33,7 @@ base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr sett
   deps.lookup_pass = [shared_db](std::string_view key) { return shared_db->lookup_pass(key); };
   deps.service = service;
   deps.store = std::move(store);
+  deps.store_begin = std::move(store_begin);
   deps.limiter = std::move(limiter);  // the process's one limiter; each call names its limit
   auto engine = Engine::create(std::move(settings), std::move(deps));
   if (!engine) return base::fail(engine.error());

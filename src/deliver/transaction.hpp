@@ -40,6 +40,9 @@ class Transaction {
   void set_mailbox(const std::string& mailbox);
 
   [[nodiscard]] std::vector<Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool);
+  // Engine::deliver_begin for this transaction's recipients; nullptr = use deliver().
+  [[nodiscard]] std::unique_ptr<DeliveryInFlight> deliver_begin(const mail::Envelope& env,
+                                                                const mail::Spool& spool);
 
   void reset() { recipients_.clear(); }
   size_t size() const { return recipients_.size(); }

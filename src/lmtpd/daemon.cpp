@@ -117,7 +117,7 @@ int run_daemon(const DaemonOptions& options) {
 
   // Listeners are bound (ports < 1024, socket ownership): now give up root for good, or hand
   // the right to write as other uids to the privileged writer (decision 0003).
-  auto priv = privsep::enter_privilege_mode(*lmtp, options.config_path);
+  auto priv = privsep::enter_privilege_mode(*lmtp, options.config_path, options.blocking_threads);
   if (!priv) {
     print_err("cannot set up privileges: " + priv.error().message);
     return priv.error().kind == base::ErrorKind::kConfig ? EX_CONFIG : EX_OSERR;
@@ -145,6 +145,9 @@ int run_daemon(const DaemonOptions& options) {
                                              std::span<const storage::SaveTarget> targets,
                                              std::span<const std::string> keys) {
       return privsep::store_via_writer(*writer, body, headers, targets, keys, wire_fsync);
+    }, [writer, wire_fsync](const storage::Body& body, std::string_view headers,
+                            std::span<const storage::SaveTarget> targets, std::span<const std::string> keys) {
+      return privsep::begin_store_via_writer(writer, body, headers, targets, keys, wire_fsync);
     });
   }
   if (auto engine = backends->engine_for(lmtp); !engine) {

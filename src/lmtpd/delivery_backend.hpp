@@ -2,7 +2,8 @@
 //
 // Purpose: a seam between the protocol glue (lmtp_handler, runs on event threads) and the
 // engine (src/deliver: userdb lookups, Maildir writes, fsync). The handler runs both calls on
-// the blocking pool and posts the result back; implementations may block freely.
+// the blocking pool and posts the result back; implementations may block freely. The *_now
+// and deliver_begin variants run on the event thread and must not block.
 // Depends on: config, deliver (Outcome), mail. Error contract: outcomes, never exceptions;
 // anything unclassified is a TempFail. Threading: both calls may run concurrently for
 // different connections; one transaction's calls never overlap.
@@ -35,6 +36,12 @@ class DeliveryBackend {
   }
   // After DATA: exactly one outcome per env.recipients entry, same order.
   virtual std::vector<deliver::Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool) = 0;
+  // After DATA on the event thread, when the save runs in another process (the privileged
+  // writer): started here, finished on the event thread once its fd() is readable, so no
+  // pool thread waits for it. nullptr = use deliver() on the blocking pool.
+  virtual std::unique_ptr<deliver::DeliveryInFlight> deliver_begin(const mail::Envelope&, const mail::Spool&) {
+    return nullptr;
+  }
   // Transaction over (RSET, new MAIL, disconnect, after DATA).
   virtual void reset() {}
 };

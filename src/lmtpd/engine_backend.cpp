@@ -19,6 +19,10 @@ class EngineBackend final : public DeliveryBackend {
   std::vector<deliver::Outcome> deliver(const mail::Envelope& env, const mail::Spool& spool) override {
     return txn_.deliver(env, spool);
   }
+  std::unique_ptr<deliver::DeliveryInFlight> deliver_begin(const mail::Envelope& env,
+                                                           const mail::Spool& spool) override {
+    return txn_.deliver_begin(env, spool);
+  }
   void reset() override { txn_.reset(); }
 
  private:
@@ -43,7 +47,7 @@ base::Result<std::shared_ptr<const deliver::Engine>> EngineBackends::engine_for(
   std::lock_guard lock(mutex_);
   auto it = engines_.find(settings.get());
   if (it != engines_.end()) return it->second.second;
-  auto engine = deliver::make_engine(settings, "lmtp", limiter_, store_);
+  auto engine = deliver::make_engine(settings, "lmtp", limiter_, store_, store_begin_);
   if (!engine) return base::fail(engine.error());
   if (!limiter_) limiter_ = (*engine)->limiter();
   engines_[settings.get()] = {settings, *engine};
@@ -59,9 +63,10 @@ std::unique_ptr<DeliveryBackend> EngineBackends::make(const config::SettingsPtr&
   return std::make_unique<EngineBackend>(std::move(*engine));
 }
 
-void EngineBackends::set_store(deliver::EngineDeps::StoreFn store) {
+void EngineBackends::set_store(deliver::EngineDeps::StoreFn store, deliver::EngineDeps::StoreBeginFn store_begin) {
   std::lock_guard lock(mutex_);
   store_ = std::move(store);
+  store_begin_ = std::move(store_begin);
   engines_.clear();
 }
 

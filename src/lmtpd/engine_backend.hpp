@@ -29,13 +29,14 @@ class EngineBackends {
   // After a reload: snapshots of the new config get new engines; old connections keep theirs.
   void forget_all();
   // Multi-uid mode: saves go to the privileged writer (privsep) instead of this process.
-  void set_store(deliver::EngineDeps::StoreFn store);
+  void set_store(deliver::EngineDeps::StoreFn store, deliver::EngineDeps::StoreBeginFn store_begin = nullptr);
 
  private:
   std::mutex mutex_;
   std::map<const config::Settings*, std::pair<config::SettingsPtr, std::shared_ptr<const deliver::Engine>>> engines_;
   std::shared_ptr<deliver::ConcurrencyLimiter> limiter_;
   deliver::EngineDeps::StoreFn store_;
+  deliver::EngineDeps::StoreBeginFn store_begin_;
 };
 
 }  // namespace dovetail::lmtpd

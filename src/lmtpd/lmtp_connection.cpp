@@ -139,6 +139,7 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
   void on_data(const mail::Envelope& env, mail::Spool& spool,
                std::function<void(std::vector<smtp::Reply>)> done) override {
     busy_ = true;
+    if (deliver_in_flight(env, spool, done)) return;
     auto handle = ctx_.handle();
     const mail::Spool* body = &spool;
     const mail::Envelope* envelope = &env;
@@ -154,13 +155,7 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
         base::log::error(log_prefix(), "bug: delivery threw");
         outcomes.clear();
       }
-      std::vector<smtp::Reply> replies;
-      replies.reserve(txn.recipients.size());
-      for (size_t i = 0; i < txn.recipients.size(); ++i) {
-        // A short answer from the engine is a bug; never claim success for a missing outcome.
-        deliver::Outcome o = i < outcomes.size() ? outcomes[i] : deliver::Outcome(deliver::TempFail{});
-        replies.push_back(data_reply(txn.recipients[i], o));
-      }
+      std::vector<smtp::Reply> replies = replies_for(txn, outcomes);
       handle.post([this, replies = std::move(replies), done = std::move(done)]() mutable {
         busy_ = false;
         done(std::move(replies));
@@ -175,6 +170,38 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
   }
 
  private:
+  // The save runs in the privileged writer: start it here and answer when its reply is
+  // readable, on this thread — no pool thread sits waiting for the writer's fsyncs.
+  bool deliver_in_flight(const mail::Envelope& env, mail::Spool& spool,
+                         std::function<void(std::vector<smtp::Reply>)>& done) {
+    std::shared_ptr<deliver::DeliveryInFlight> flight;
+    try {
+      flight = deps_.backend->deliver_begin(env, spool);
+    } catch (const std::exception& e) {
+      base::log::error(log_prefix(), std::string("bug: delivery threw: ") + e.what());
+    }
+    if (!flight) return false;
+    const mail::Envelope* envelope = &env;
+    ctx_.when_readable(flight->fd(), [this, flight, envelope, done = std::move(done)]() mutable {
+      std::vector<deliver::Outcome> outcomes = flight->finish();
+      busy_ = false;
+      done(replies_for(*envelope, outcomes));
+      after_backend();
+    });
+    return true;
+  }
+
+  static std::vector<smtp::Reply> replies_for(const mail::Envelope& txn, const std::vector<deliver::Outcome>& outcomes) {
+    std::vector<smtp::Reply> replies;
+    replies.reserve(txn.recipients.size());
+    for (size_t i = 0; i < txn.recipients.size(); ++i) {
+      // A short answer from the engine is a bug; never claim success for a missing outcome.
+      deliver::Outcome o = i < outcomes.size() ? outcomes[i] : deliver::Outcome(deliver::TempFail{});
+      replies.push_back(data_reply(txn.recipients[i], o));
+    }
+    return replies;
+  }
+
   void after_backend() {
     if (eof_pending_) {
       eof_pending_ = false;

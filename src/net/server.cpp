@@ -151,6 +151,20 @@ class Connection final : public ConnectionBase,
     });
   }
 
+  void when_readable(int fd, std::function<void()> fn) override {
+    // Never closes the fd, even when the handler is destroyed unrun (the loop stopped).
+    struct Borrowed {
+      asio::posix::stream_descriptor d;
+      ~Borrowed() { d.release(); }
+    };
+    auto wait = std::make_shared<Borrowed>(asio::posix::stream_descriptor(socket_.get_executor(), fd));
+    wait->d.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [self = this->shared_from_this(), wait, fn = std::move(fn)](const asio::error_code&) {
+                         wait->d.release();
+                         fn();
+                       });
+  }
+
   const PeerInfo& peer() const override { return peer_; }
 
  private:

@@ -7,7 +7,7 @@
 // should_close() once everything is written.
 // Depends on: std only. Error contract: no method throws; a protocol that wants out says so
 // through should_close(). Threading: every method is called on the connection's thread;
-// ConnectionContext::post() and handle() are the only things usable from other threads.
+// ConnectionHandle::post() is the only thing usable from other threads.
 #pragma once
 
 #include <chrono>
@@ -54,6 +54,11 @@ class ConnectionContext {
   virtual void wakeup() = 0;
   // A handle for work that completes elsewhere (blocking pool) and posts back.
   virtual ConnectionHandle handle() = 0;
+  // Runs fn on the connection thread once `fd` is readable (or the wait failed; fn then
+  // finds out by reading). The connection stays alive until then; fd stays the caller's
+  // and must stay open until fn ran. For work that completes in another process and answers
+  // on a socket: no thread has to block waiting for it.
+  virtual void when_readable(int fd, std::function<void()> fn) = 0;
   virtual const PeerInfo& peer() const = 0;
 };
 

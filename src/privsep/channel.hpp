@@ -3,9 +3,10 @@
 // Purpose: SEQPACKET keeps record boundaries, so a frame and the descriptor sent with it
 // (SCM_RIGHTS) arrive together or not at all; a truncated record (MSG_TRUNC), more than one
 // descriptor, or a descriptor that is not a regular file is an error. Blocking I/O: used by
-// the writer process and by the client's reader thread, never on an event thread.
-// Depends on: base. Threading: send() may be called from several threads (serialised by the
-// caller); recv() from one thread.
+// the writer process and by the network process's delivery threads, never on an event thread.
+// Blocking even on a non-blocking socket (it then waits in poll()).
+// Depends on: base. Threading: any thread; a record is sent and received whole, so several
+// senders on one socket need no lock (each reader gets whole records).
 // Security: received descriptors are checked with fstat (S_ISREG) and opened O_CLOEXEC.
 #pragma once
 

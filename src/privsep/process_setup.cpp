@@ -7,7 +7,9 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "base/log.hpp"
 #include "base/unique_fd.hpp"
@@ -18,15 +20,28 @@
 namespace dovetail::privsep {
 namespace {
 
-base::Result<int> spawn_writer(base::UniqueFd child_end, const std::string& config_path) {
+// The writer gets its channels as fds 3, 4, ... (control first). They are first moved above
+// that range so the dup2s in the child cannot overwrite one another.
+base::Result<int> spawn_writer(std::vector<base::UniqueFd> child_ends, const std::string& config_path) {
+  int first = 3;
+  int above = first + static_cast<int>(child_ends.size());
+  std::vector<base::UniqueFd> high;
+  for (auto& end : child_ends) {
+    int fd = ::fcntl(end.get(), F_DUPFD_CLOEXEC, above);
+    if (fd < 0) return base::fail(base::Error::from_errno(errno, "fcntl F_DUPFD (privileged writer)"));
+    high.emplace_back(fd);
+  }
   std::string exe = "/proc/self/exe";
-  std::string fd_arg = "3";
+  std::string fd_arg = std::to_string(first);
+  std::string count_arg = std::to_string(high.size());
   pid_t pid = ::fork();
   if (pid < 0) return base::fail(base::Error::from_errno(errno, "fork (privileged writer)"));
   if (pid == 0) {
-    // Only async-signal-safe calls until exec: the parent may have threads.
-    if (::dup2(child_end.get(), 3) < 0) ::_exit(127);
-    const char* argv[] = {"dovetail", "writer", "--channel-fd", fd_arg.c_str(),
+    // Only async-signal-safe calls until exec: the parent may have threads. dup2 clears
+    // close-on-exec on the target; the high copies close at exec.
+    for (size_t i = 0; i < high.size(); ++i)
+      if (::dup2(high[i].get(), first + static_cast<int>(i)) < 0) ::_exit(127);
+    const char* argv[] = {"dovetail", "writer", "--channel-fd", fd_arg.c_str(), "--channels", count_arg.c_str(),
                           config_path.empty() ? nullptr : "-c", config_path.c_str(), nullptr};
     ::execv(exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
@@ -96,7 +111,8 @@ const char* describe(PrivilegeMode mode) {
   return "?";
 }
 
-base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, const std::string& config_path) {
+base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, const std::string& config_path,
+                                                  unsigned delivery_channels) {
   PrivilegeSetup out;
   if (::geteuid() != 0) {
     out.mode = PrivilegeMode::kUnprivileged;
@@ -122,14 +138,20 @@ base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, con
     return out;
   }
 
-  auto pair = make_channel_pair();
-  if (!pair) return base::fail(pair.error());
-  auto pid = spawn_writer(std::move(pair->second), config_path);
+  // Channel 0 is the control channel; 1..n carry deliveries, one in flight each.
+  std::vector<base::UniqueFd> ours, theirs;
+  for (unsigned i = 0; i <= std::max(1u, delivery_channels); ++i) {
+    auto pair = make_channel_pair();
+    if (!pair) return base::fail(pair.error());
+    ours.push_back(std::move(pair->first));
+    theirs.push_back(std::move(pair->second));
+  }
+  auto pid = spawn_writer(std::move(theirs), config_path);
   if (!pid) return base::fail(pid.error());
   out.writer_pid = *pid;
   // Serve only once the writer has loaded the config and built its userdb: a writer that
   // cannot start is a start-up error here, not a stream of 451s later.
-  if (auto ready = wait_until_ready(pair->first.get()); !ready) return base::fail(ready.error());
+  if (auto ready = wait_until_ready(ours[0].get()); !ready) return base::fail(ready.error());
 
   auto who = lookup_system_user(s.default_internal_user);
   if (!who) who = lookup_system_user("nobody");
@@ -140,7 +162,9 @@ base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, con
   if (auto st = drop_privileges(*who); !st) return base::fail(st.error());
   out.mode = PrivilegeMode::kWriterProcess;
   out.network_user = who->name;
-  out.writer = std::make_shared<WriterClient>(std::move(pair->first));
+  base::UniqueFd control = std::move(ours[0]);
+  ours.erase(ours.begin());
+  out.writer = std::make_shared<WriterClient>(std::move(control), std::move(ours));
   return out;
 }
 

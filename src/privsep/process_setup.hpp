@@ -3,7 +3,8 @@
 //   * not root                       → deliver as ourselves (nothing to do);
 //   * root, service lmtp { user = X } → drop to X for good (single-uid mode);
 //   * root, no service user          → start the privileged writer (`dovetail writer`, a fresh
-//     exec of this binary holding one end of a SEQPACKET socketpair as fd 3), then drop to
+//     exec of this binary holding one end of 1 + delivery_channels SEQPACKET socketpairs as
+//     fds 3, 4, ...: the control channel, then one per delivery in flight), then drop to
 //     default_internal_user (falling back to `nobody`).
 // Error contract: any failure is fatal for start-up (the caller exits non-zero).
 // Threading: call before the event threads start serving. The writer is started with
@@ -32,9 +33,11 @@ struct PrivilegeSetup {
   std::string spool_dir;
 };
 
-// config_path "" = the embedded default (the writer loads the same one).
+// config_path "" = the embedded default (the writer loads the same one). delivery_channels:
+// how many deliveries may be in the writer at once (the daemon passes its blocking-pool size).
 [[nodiscard]] base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& lmtp_settings,
-                                                                const std::string& config_path);
+                                                                const std::string& config_path,
+                                                                unsigned delivery_channels = 64);
 
 const char* describe(PrivilegeMode mode);
 

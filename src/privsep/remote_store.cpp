@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "base/unique_fd.hpp"
+#include "deliver/engine.hpp"
 
 namespace dovetail::privsep {
 namespace {
@@ -25,12 +26,19 @@ FsyncMode to_wire(storage::FsyncMode mode) {
   return FsyncMode::kOptimized;
 }
 
-std::vector<storage::SaveResult> store_via_writer(WriterClient& client, const storage::Body& body,
-                                                  std::string_view headers,
-                                                  std::span<const storage::SaveTarget> targets,
-                                                  std::span<const std::string> lookup_keys,
-                                                  FsyncMode fsync) {
+namespace {
+
+struct Prepared {
   DeliverRequest request;
+  base::UniqueFd memfd;
+  int body_fd = -1;
+};
+
+base::Result<Prepared> prepare(const storage::Body& body, std::string_view headers,
+                               std::span<const storage::SaveTarget> targets,
+                               std::span<const std::string> lookup_keys, FsyncMode fsync) {
+  Prepared p;
+  DeliverRequest& request = p.request;
   for (size_t i = 0; i < targets.size(); ++i) {
     const auto& t = targets[i];
     bool create = t.mailbox.if_missing == storage::MissingMailbox::kCreate ||
@@ -42,29 +50,29 @@ std::vector<storage::SaveResult> store_via_writer(WriterClient& client, const st
   request.body_size = body.size;
   request.body_lfs = body.line_feeds;
   request.fsync = fsync;
-  base::UniqueFd memfd;
-  int body_fd = body.fd;
-  if (body_fd < 0 && body.memory.size() <= kMaxInlineBody) {
+  p.body_fd = body.fd;
+  if (p.body_fd < 0 && body.memory.size() <= kMaxInlineBody) {
     request.body_in_fd = false;
     request.body = std::string(body.memory);
-  } else if (body_fd < 0) {
-    // A large in-memory body: hand the writer a sealed-size copy in a memfd.
-    memfd.reset(::memfd_create("dovetail-body", MFD_CLOEXEC));
-    if (!memfd) return all_failed(targets.size(), std::string("memfd_create: ") + std::strerror(errno));
+  } else if (p.body_fd < 0) {
+    // A large in-memory body: hand the writer a copy in a memfd.
+    p.memfd.reset(::memfd_create("dovetail-body", MFD_CLOEXEC));
+    if (!p.memfd) return base::fail(base::Error::from_errno(errno, "memfd_create"));
     std::string_view rest = body.memory;
     while (!rest.empty()) {
-      ssize_t n = ::write(memfd.get(), rest.data(), rest.size());
+      ssize_t n = ::write(p.memfd.get(), rest.data(), rest.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return all_failed(targets.size(), std::string("memfd write: ") + std::strerror(errno));
+      if (n <= 0) return base::fail(base::Error::from_errno(errno, "memfd write"));
       rest.remove_prefix(static_cast<size_t>(n));
     }
-    body_fd = memfd.get();
+    p.body_fd = p.memfd.get();
   }
-  auto reply = client.deliver(std::move(request), body_fd);
-  if (!reply) return all_failed(targets.size(), reply.error().message);
+  return p;
+}
 
+std::vector<storage::SaveResult> to_results(const DeliverReply& reply) {
   std::vector<storage::SaveResult> out;
-  for (const auto& r : reply->results) {
+  for (const auto& r : reply.results) {
     if (r.status == TargetStatus::kSaved) {
       storage::Saved saved;
       saved.mailbox = r.mailbox;
@@ -83,6 +91,58 @@ std::vector<storage::SaveResult> store_via_writer(WriterClient& client, const st
     out.emplace_back(base::Unexpected<storage::SaveError>(std::move(err)));
   }
   return out;
+}
+
+class WriterSave final : public deliver::StoreInFlight {
+ public:
+  WriterSave(std::shared_ptr<WriterClient> client, WriterClient::InFlight flight)
+      : client_(std::move(client)), flight_(flight) {}
+  // Unfinished (the event loop stopped under it): read the reply anyway, so the channel
+  // goes back in step to the pool of free channels.
+  ~WriterSave() override {
+    if (!done_) (void)client_->finish(flight_);
+  }
+  int fd() const override { return flight_.sock; }
+  std::vector<storage::SaveResult> finish() override {
+    done_ = true;
+    auto reply = client_->finish(flight_);
+    if (!reply) return all_failed(flight_.targets, reply.error().message);
+    return to_results(*reply);
+  }
+
+ private:
+  std::shared_ptr<WriterClient> client_;
+  WriterClient::InFlight flight_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::vector<storage::SaveResult> store_via_writer(WriterClient& client, const storage::Body& body,
+                                                  std::string_view headers,
+                                                  std::span<const storage::SaveTarget> targets,
+                                                  std::span<const std::string> lookup_keys,
+                                                  FsyncMode fsync) {
+  auto p = prepare(body, headers, targets, lookup_keys, fsync);
+  if (!p) return all_failed(targets.size(), p.error().message);
+  auto reply = client.deliver(std::move(p->request), p->body_fd);
+  if (!reply) return all_failed(targets.size(), reply.error().message);
+  return to_results(*reply);
+}
+
+std::unique_ptr<deliver::StoreInFlight> begin_store_via_writer(const std::shared_ptr<WriterClient>& client,
+                                                               const storage::Body& body, std::string_view headers,
+                                                               std::span<const storage::SaveTarget> targets,
+                                                               std::span<const std::string> lookup_keys,
+                                                               FsyncMode fsync) {
+  // A body in a file would be copied on the event thread only if it is a large in-memory
+  // one (memfd); leave those to the blocking path.
+  if (body.fd < 0 && body.memory.size() > kMaxInlineBody) return nullptr;
+  auto p = prepare(body, headers, targets, lookup_keys, fsync);
+  if (!p) return nullptr;  // the blocking path tries again and reports it
+  auto flight = client->begin(std::move(p->request), p->body_fd);
+  if (!flight || flight->sock < 0) return nullptr;
+  return std::make_unique<WriterSave>(client, *flight);
 }
 
 }  // namespace dovetail::privsep

@@ -10,97 +10,127 @@
 
 namespace dovetail::privsep {
 
-WriterClient::WriterClient(base::UniqueFd sock) : sock_(std::move(sock)) {
-  // The reader thread must never be the one the kernel picks for SIGTERM/SIGHUP: the daemon
+WriterClient::WriterClient(base::UniqueFd control, std::vector<base::UniqueFd> channels)
+    : control_(std::move(control)), channels_(std::move(channels)) {
+  for (auto& ch : channels_) free_.push_back(ch.get());
+  // The watcher must never be the thread the kernel picks for SIGTERM/SIGHUP: the daemon
   // handles signals on its own threads. Start it with every signal blocked.
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &saved);
-  reader_ = std::thread([this] { read_loop(); });
+  watcher_ = std::thread([this] { watch_control(); });
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
 WriterClient::~WriterClient() {
   closing_ = true;  // our own shutdown is not the writer dying
-  ::shutdown(sock_.get(), SHUT_RDWR);  // wakes the reader thread
-  if (reader_.joinable()) reader_.join();
+  ::shutdown(control_.get(), SHUT_RDWR);  // wakes the watcher
+  for (auto& ch : channels_) ::shutdown(ch.get(), SHUT_RDWR);
+  if (watcher_.joinable()) watcher_.join();
 }
 
 void WriterClient::kill(const std::string& why) {
-  bool first = false;
+  if (dead_.exchange(true)) return;
   {
     std::lock_guard lock(mutex_);
-    if (!dead_.exchange(true)) {
-      first = true;
-      death_reason_ = why;
-      // Our own destructor shuts the socket down: that is a shutdown, not a failure to report.
-      if (!closing_) base::log::error("lmtp: ", "privileged writer channel failed: " + why);
-    }
-    for (auto& [id, pending] : pending_) pending->cv.notify_one();
+    death_reason_ = why;
   }
-  if (first && on_death_ && !closing_) on_death_();
+  // Our own destructor shuts the sockets down: that is a shutdown, not a failure to report.
+  if (!closing_) base::log::error("lmtp: ", "privileged writer channel failed: " + why);
+  // Fail every caller now: those blocked on a reply get EOF, those waiting for a channel wake.
+  ::shutdown(control_.get(), SHUT_RDWR);
+  for (auto& ch : channels_) ::shutdown(ch.get(), SHUT_RDWR);
+  channel_freed_.notify_all();
+  if (on_death_ && !closing_) on_death_();
 }
 
-void WriterClient::read_loop() {
-  for (;;) {
-    auto got = recv_frame(sock_.get());
-    if (!got) return kill(got.error().message);
-    if (got->fd.valid()) return kill("writer sent a descriptor");
-    auto reply = decode_reply(got->frame);
-    if (!reply) return kill(reply.error().message);
-    bool known = false;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = pending_.find(reply->id);
-      if (it != pending_.end()) {
-        known = true;
-        it->second->reply = std::move(*reply);
-        it->second->cv.notify_one();
-        pending_.erase(it);
-      }
-    }
-    if (!known) return kill("reply for unknown request id");
+void WriterClient::watch_control() {
+  // The writer never sends on the control channel after kReady: anything, EOF included,
+  // means it is gone or misbehaving.
+  auto got = recv_frame(control_.get());
+  kill(got ? "writer sent an unexpected frame on the control channel" : got.error().message);
+}
+
+int WriterClient::acquire(bool wait) {
+  std::unique_lock lock(mutex_);
+  if (wait) channel_freed_.wait(lock, [&] { return !free_.empty() || dead_.load(); });
+  if (dead_ || free_.empty()) return -1;
+  int sock = free_.back();
+  free_.pop_back();
+  return sock;
+}
+
+void WriterClient::release(int sock) {
+  {
+    std::lock_guard lock(mutex_);
+    free_.push_back(sock);
   }
+  channel_freed_.notify_one();
 }
 
 base::Status WriterClient::request_reload() {
   if (dead_) return base::fail(base::Error::temporary("privileged writer unavailable"));
-  std::lock_guard lock(send_mutex_);
-  return send_frame(sock_.get(), encode_reload());
+  // SEQPACKET records are atomic: this may interleave with a delivery's send on the same
+  // channel without a lock; the writer handles each channel's records in order.
+  std::string frame = encode_reload();
+  for (auto& ch : channels_)
+    if (auto st = send_frame(ch.get(), frame); !st) return st;
+  return {};
+}
+
+base::Result<WriterClient::InFlight> WriterClient::send_on(int sock, DeliverRequest request, int body_fd) {
+  InFlight flight{sock, next_id_++, request.targets.size()};
+  request.id = flight.id;
+  if (auto sent = send_frame(sock, encode(request), body_fd); !sent) {
+    kill("send failed: " + sent.error().message);
+    return base::fail(base::Error::temporary("privileged writer unavailable: " + sent.error().message));
+  }
+  return flight;
+}
+
+base::Result<DeliverReply> WriterClient::read_reply(const InFlight& flight) {
+  auto got = recv_frame(flight.sock);
+  if (!got) return base::fail(base::Error::temporary("privileged writer: " + got.error().message));
+  if (got->fd.valid()) return base::fail(base::Error::temporary("writer sent a descriptor"));
+  auto reply = decode_reply(got->frame);
+  if (!reply) return base::fail(base::Error::temporary(reply.error().message));
+  if (reply->id != flight.id) return base::fail(base::Error::temporary("reply for another request id"));
+  if (reply->results.size() != flight.targets)
+    return base::fail(base::Error::temporary("reply has the wrong number of results"));
+  return std::move(*reply);
+}
+
+base::Result<DeliverReply> WriterClient::finish(const InFlight& flight) {
+  auto reply = read_reply(flight);
+  if (!reply) {
+    // Any failure leaves the channel out of step (a reply may still be on its way): the
+    // channel, and with it the writer, is done.
+    kill(reply.error().message);
+    return base::fail(base::Error::temporary("privileged writer unavailable: " + reply.error().message));
+  }
+  release(flight.sock);
+  return reply;
+}
+
+base::Result<WriterClient::InFlight> WriterClient::begin(DeliverRequest request, int body_fd) {
+  if (dead_) {
+    std::lock_guard lock(mutex_);
+    return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));
+  }
+  int sock = acquire(false);
+  if (sock < 0) return InFlight{};
+  return send_on(sock, std::move(request), body_fd);
 }
 
 base::Result<DeliverReply> WriterClient::deliver(DeliverRequest request, int body_fd) {
-  Pending pending;
-  size_t targets = request.targets.size();
-  {
+  int sock = acquire(true);
+  if (sock < 0) {
     std::lock_guard lock(mutex_);
-    if (dead_) return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));
-    request.id = next_id_++;
-    pending_[request.id] = &pending;
-  }
-  uint64_t id = request.id;
-  std::string frame = encode(request);
-  base::Status sent;
-  {
-    std::lock_guard lock(send_mutex_);
-    sent = send_frame(sock_.get(), frame, body_fd);
-  }
-  std::unique_lock lock(mutex_);
-  if (!sent) {
-    pending_.erase(id);
-    return base::fail(base::Error::temporary("privileged writer send failed: " + sent.error().message));
-  }
-  pending.cv.wait(lock, [&] { return pending.reply.has_value() || dead_.load(); });
-  if (!pending.reply) {
-    pending_.erase(id);
     return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));
   }
-  if (pending.reply->results.size() != targets) {
-    lock.unlock();
-    kill("reply has the wrong number of results");
-    return base::fail(base::Error::temporary("privileged writer sent a malformed reply"));
-  }
-  return std::move(*pending.reply);
+  auto flight = send_on(sock, std::move(request), body_fd);
+  if (!flight) return base::fail(flight.error());
+  return finish(*flight);
 }
 
 }  // namespace dovetail::privsep

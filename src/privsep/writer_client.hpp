@@ -1,22 +1,26 @@
-// writer_client.hpp — the network process's end of the privileged writer channel.
+// writer_client.hpp — the network process's end of the privileged writer's channels.
 //
-// Purpose: deliver() sends one DeliverRequest (with the body fd) and blocks until the
-// writer's reply with the same id arrives; many threads of the blocking pool may call it at
-// once, so many deliveries (and their fsyncs) are in flight in the writer at the same time.
-// Error contract: any malformed reply, unknown id or closed channel kills the client: every
-// pending and later call fails with a kTemporary error (the daemon answers 451 and logs;
-// it never "renegotiates" with a writer that misbehaved).
-// Threading: deliver() is thread-safe; one internal reader thread.
+// Purpose: deliver() takes a free delivery channel, sends one DeliverRequest (with the body
+// fd) and reads the reply on that same channel itself, blocking: one request in flight per
+// channel, so there is no reply dispatcher and a delivery costs two thread wake-ups across
+// the process boundary (writer_service.hpp). With as many channels as blocking-pool
+// threads, a caller never waits for a channel.
+// The control channel carries only the writer's kReady (read before construction) and its
+// death: a watcher thread blocks on it and reports EOF or any frame as the writer gone.
+// Error contract: a malformed reply, a wrong id, a descriptor from the writer or a closed
+// channel kills the client: every pending and later call fails with a kTemporary error (the
+// daemon answers 451 and logs; it never "renegotiates" with a writer that misbehaved).
+// Threading: deliver() and request_reload() are thread-safe; one internal watcher thread.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <mutex>
-#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
@@ -26,41 +30,52 @@ namespace dovetail::privsep {
 
 class WriterClient {
  public:
-  explicit WriterClient(base::UniqueFd sock);
+  WriterClient(base::UniqueFd control, std::vector<base::UniqueFd> channels);
   ~WriterClient();
   WriterClient(const WriterClient&) = delete;
   WriterClient& operator=(const WriterClient&) = delete;
 
   // body_fd: a regular file holding the body (offset 0..body_size), or -1 when the body is inline.
   [[nodiscard]] base::Result<DeliverReply> deliver(DeliverRequest request, int body_fd);
-  // Tells the writer to re-read its config file (wire.hpp kReload); no answer. Deliveries
-  // sent after this call are served with the writer's new config (frames are handled in order).
+
+  // deliver() in two halves for an event thread. begin() never blocks: it sends the request
+  // on a free channel, or answers sock = -1 when none is free right now. finish() reads the
+  // reply (without blocking once `sock` is readable) and frees the channel; call it exactly
+  // once for every begin() that returned a channel.
+  struct InFlight {
+    int sock = -1;
+    uint64_t id = 0;
+    size_t targets = 0;
+  };
+  [[nodiscard]] base::Result<InFlight> begin(DeliverRequest request, int body_fd);
+  [[nodiscard]] base::Result<DeliverReply> finish(const InFlight& flight);
+  // Tells the writer to re-read its config file (wire.hpp kReload, sent on every delivery
+  // channel); no answer. Deliveries sent after this call returns are served with the
+  // writer's new config (each channel's frames are handled in order).
   [[nodiscard]] base::Status request_reload();
   bool dead() const { return dead_.load(); }
-  // Called once, from the reader thread, when the channel dies. Set before the first deliver().
+  // Called once, from whichever thread saw the channel die. Set before the first deliver().
   void set_on_death(std::function<void()> fn) { on_death_ = std::move(fn); }
 
  private:
-  // Each waiting caller has its own condition variable: a reply wakes exactly the thread it
-  // is for (one shared cv + notify_all woke every waiting delivery thread per reply, which
-  // cost the writer mode ~20 % more CPU per message in context switches).
-  struct Pending {
-    std::optional<DeliverReply> reply;
-    std::condition_variable cv;
-  };
-  void read_loop();
+  int acquire(bool wait);
+  base::Result<InFlight> send_on(int sock, DeliverRequest request, int body_fd);
+  void release(int sock);
+  void watch_control();
   void kill(const std::string& why);
+  base::Result<DeliverReply> read_reply(const InFlight& flight);
 
-  base::UniqueFd sock_;
-  std::mutex send_mutex_;
-  std::mutex mutex_;
-  std::map<uint64_t, Pending*> pending_;
-  uint64_t next_id_ = 1;
+  base::UniqueFd control_;
+  std::vector<base::UniqueFd> channels_;
+  std::mutex mutex_;  // guards free_ and death_reason_
+  std::condition_variable channel_freed_;
+  std::vector<int> free_;
+  std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
   std::atomic<bool> closing_{false};
   std::string death_reason_;
   std::function<void()> on_death_;
-  std::thread reader_;
+  std::thread watcher_;
 };
 
 }  // namespace dovetail::privsep

@@ -1,6 +1,8 @@
 #include "privsep/writer_command.hpp"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/log.hpp"
 #include "config/config.hpp"
@@ -21,8 +24,8 @@ namespace {
 
 struct WriterOptions {
   int channel_fd = -1;
+  unsigned channels = 1;  // fds channel_fd .. channel_fd + channels - 1
   std::string config;
-  unsigned threads = 64;
 };
 
 struct Loaded {
@@ -78,7 +81,7 @@ int run_writer(const WriterOptions& o) {
   std::signal(SIGHUP, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
-  if (o.channel_fd < 0) return EX_USAGE;
+  if (o.channel_fd < 0 || o.channels == 0 || o.channels > 4096) return EX_USAGE;
   if (auto st = limit_writer_capabilities(); !st) {
     std::fprintf(stderr, "dovetail writer: %s\n", st.error().message.c_str());
     return EX_OSERR;
@@ -89,7 +92,19 @@ int run_writer(const WriterOptions& o) {
     return EX_CONFIG;
   }
   ReloadingBackend backend(std::move(*first), o.config);
-  return run_writer_service(base::UniqueFd(o.channel_fd), backend, o.threads);
+  std::vector<base::UniqueFd> channels;
+  for (unsigned i = 0; i < o.channels; ++i) {
+    int fd = o.channel_fd + static_cast<int>(i);
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET) {
+      std::fprintf(stderr, "dovetail writer: fd %d is not a SEQPACKET channel\n", fd);
+      return EX_USAGE;
+    }
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    channels.emplace_back(fd);
+  }
+  return run_writer_service(std::move(channels), backend);
 }
 
 }  // namespace
@@ -100,7 +115,7 @@ void register_writer_command(CLI::App& app, std::function<int()>& action) {
   sub->group("");
   sub->add_option("--channel-fd", o->channel_fd)->required();
   sub->add_option("-c", o->config);
-  sub->add_option("--threads", o->threads);
+  sub->add_option("--channels", o->channels);
   sub->callback([o, &action] { action = [o] { return run_writer(*o); }; });
 }
 

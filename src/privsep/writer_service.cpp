@@ -2,11 +2,10 @@
 
 #include <sys/socket.h>
 
-#include <condition_variable>
-#include <deque>
+#include <atomic>
 #include <mutex>
+#include <string>
 #include <thread>
-#include <vector>
 
 #include "base/log.hpp"
 #include "privsep/channel.hpp"
@@ -14,85 +13,77 @@
 namespace dovetail::privsep {
 namespace {
 
-struct Job {
-  DeliverRequest request;
-  base::UniqueFd body;
+// Reload frames arrive once per channel; the n-th one is acted on once, by whichever channel
+// thread sees it first. Counting (rather than a generation in the frame) keeps the frame empty.
+class ReloadGate {
+ public:
+  explicit ReloadGate(WriterBackend& backend) : backend_(backend) {}
+  void reached(uint64_t nth) {
+    std::lock_guard lock(mutex_);
+    if (done_ >= nth) return;
+    backend_.reload();
+    done_ = nth;
+  }
+
+ private:
+  WriterBackend& backend_;
+  std::mutex mutex_;
+  uint64_t done_ = 0;
 };
 
-}  // namespace
+struct Shared {
+  WriterBackend& backend;
+  ReloadGate reloads;
+  std::vector<base::UniqueFd>& channels;
+  std::atomic<bool> violated{false};
 
-int run_writer_service(base::UniqueFd sock, WriterBackend& backend, unsigned threads) {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<Job> queue;
-  bool closing = false;
-  std::mutex send_mutex;
+  void violation(const std::string& why) {
+    base::log::error("dovetail-writer: ", why + " (closing the channel)");
+    if (violated.exchange(true)) return;
+    // A violating peer gets no more work done for it on any channel.
+    for (auto& ch : channels) ::shutdown(ch.get(), SHUT_RDWR);
+  }
+};
 
-  auto worker = [&] {
-    for (;;) {
-      Job job;
-      {
-        std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return closing || !queue.empty(); });
-        if (queue.empty()) return;
-        job = std::move(queue.front());
-        queue.pop_front();
-      }
-      DeliverReply reply = backend.deliver(job.request, job.body.get());
-      reply.id = job.request.id;
-      std::lock_guard lock(send_mutex);
-      if (!send_frame(sock.get(), encode(reply))) ::shutdown(sock.get(), SHUT_RDWR);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned i = 0; i < (threads ? threads : 1); ++i) pool.emplace_back(worker);
-
-  int status = 0;
-  if (!send_frame(sock.get(), encode_ready())) status = 1;
-  while (status == 0) {
-    auto got = recv_frame(sock.get());
+void serve_channel(int sock, Shared& shared) {
+  uint64_t reloads_seen = 0;
+  for (;;) {
+    auto got = recv_frame(sock);
     if (!got) {
-      if (got.error().kind != base::ErrorKind::kNotFound) {
-        base::log::error("dovetail-writer: ", got.error().message);
-        status = 1;
-      }
-      break;
+      if (got.error().kind != base::ErrorKind::kNotFound && !shared.violated)
+        shared.violation(got.error().message);
+      return;
     }
+    if (shared.violated) return;
     auto header = decode_header(got->frame);
     if (header && header->type == MessageType::kReload) {
-      if (auto st = decode_reload(got->frame); !st || got->fd.valid()) {
-        base::log::error("dovetail-writer: ", (st ? std::string("reload frame with a descriptor")
-                                                  : st.error().message) + " (closing the channel)");
-        status = 1;
-        break;
-      }
-      backend.reload();
+      if (auto st = decode_reload(got->frame); !st || got->fd.valid())
+        return shared.violation(st ? std::string("reload frame with a descriptor") : st.error().message);
+      shared.reloads.reached(++reloads_seen);
       continue;
     }
     auto request = decode_request(got->frame);
-    if (!request) {
-      base::log::error("dovetail-writer: ", request.error().message + " (closing the channel)");
-      status = 1;
-      break;
-    }
-    if (request->body_in_fd != got->fd.valid()) {
-      base::log::error("dovetail-writer: ", "body descriptor missing or unexpected (closing the channel)");
-      status = 1;
-      break;
-    }
-    std::lock_guard lock(mutex);
-    queue.push_back(Job{std::move(*request), std::move(got->fd)});
-    cv.notify_one();
+    if (!request) return shared.violation(request.error().message);
+    if (request->body_in_fd != got->fd.valid())
+      return shared.violation("body descriptor missing or unexpected");
+    DeliverReply reply = shared.backend.deliver(*request, got->fd.get());
+    reply.id = request->id;
+    if (!send_frame(sock, encode(reply))) return;  // the peer is gone; so is this channel
   }
-  ::shutdown(sock.get(), SHUT_RDWR);
-  {
-    std::lock_guard lock(mutex);
-    closing = true;
-    if (status != 0) queue.clear();  // a violating peer gets no more work done for it
-  }
-  cv.notify_all();
-  for (auto& t : pool) t.join();
-  return status;
+}
+
+}  // namespace
+
+int run_writer_service(std::vector<base::UniqueFd> channels, WriterBackend& backend) {
+  if (channels.empty()) return 1;
+  Shared shared{backend, ReloadGate(backend), channels};
+  if (!send_frame(channels[0].get(), encode_ready())) return 1;
+  std::vector<std::thread> threads;
+  threads.reserve(channels.size());
+  for (auto& ch : channels) threads.emplace_back(serve_channel, ch.get(), std::ref(shared));
+  for (auto& t : threads) t.join();
+  for (auto& ch : channels) ::shutdown(ch.get(), SHUT_RDWR);
+  return shared.violated ? 1 : 0;
 }
 
 }  // namespace dovetail::privsep

@@ -4,6 +4,7 @@
 #include "lmtpd/lmtp_connection.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <condition_variable>
 #include <deque>
@@ -24,6 +25,13 @@ class FakeContext : public net::ConnectionContext {
     });
   }
   const net::PeerInfo& peer() const override { return peer_; }
+  void when_readable(int fd, std::function<void()> fn) override {
+    std::thread([this, fd, fn = std::move(fn)]() mutable {
+      pollfd p{fd, POLLIN, 0};
+      ::poll(&p, 1, 10000);
+      handle().post(std::move(fn));
+    }).detach();
+  }
 
   // Runs posted completions on "the connection thread" (this one) until `done()` holds.
   template <class Pred>

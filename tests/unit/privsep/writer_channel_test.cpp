@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -50,6 +51,26 @@ void expect_ready(int sock) {
   EXPECT_TRUE(decode_ready(got->frame));
 }
 
+// n connected pairs: .ours for the network side, .theirs for the writer.
+struct Channels {
+  std::vector<base::UniqueFd> ours, theirs;
+};
+Channels make_channels(size_t n) {
+  Channels c;
+  for (size_t i = 0; i < n; ++i) {
+    auto pair = make_channel_pair();
+    EXPECT_TRUE(pair);
+    c.ours.push_back(std::move(pair->first));
+    c.theirs.push_back(std::move(pair->second));
+  }
+  return c;
+}
+std::vector<base::UniqueFd> one(base::UniqueFd fd) {
+  std::vector<base::UniqueFd> v;
+  v.push_back(std::move(fd));
+  return v;
+}
+
 DeliverRequest request_for(const std::string& user, const std::string& body, bool in_fd) {
   DeliverRequest r;
   r.targets = {{user, "INBOX", false, false}};
@@ -59,14 +80,17 @@ DeliverRequest request_for(const std::string& user, const std::string& body, boo
   return r;
 }
 
+// More callers (16) than delivery channels (8): each caller gets its own reply, callers wait
+// for a free channel, and every request reaches the backend exactly once.
 TEST(WriterChannel, ManyConcurrentRequestsGetTheirOwnReplies) {
-  auto pair = make_channel_pair();
-  ASSERT_TRUE(pair);
+  auto ch = make_channels(1 + 8);
   EchoBackend backend;
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 8), 0); });
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
   {
-    expect_ready(pair->first.get());
-    WriterClient client(std::move(pair->first));
+    expect_ready(ch.ours[0].get());
+    base::UniqueFd control = std::move(ch.ours[0]);
+    ch.ours.erase(ch.ours.begin());
+    WriterClient client(std::move(control), std::move(ch.ours));
     std::vector<std::thread> callers;
     std::atomic<int> ok{0};
     for (int i = 0; i < 16; ++i) {
@@ -94,7 +118,7 @@ TEST(WriterChannel, ServiceClosesOnGarbageAndDoesNoWork) {
   ASSERT_TRUE(pair);
   EchoBackend backend;
   int peer = pair->first.get();
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 2), 1); });
+  std::thread service([&] { EXPECT_EQ(run_writer_service(one(std::move(pair->second)), backend), 1); });
   expect_ready(peer);
   ASSERT_TRUE(send_frame(peer, "this is not a frame"));
   service.join();
@@ -109,7 +133,7 @@ TEST(WriterChannel, ServiceRefusesMissingOrUnexpectedDescriptor) {
     ASSERT_TRUE(pair);
     EchoBackend backend;
     int peer = pair->first.get();
-    std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 1), 1); });
+    std::thread service([&] { EXPECT_EQ(run_writer_service(one(std::move(pair->second)), backend), 1); });
     auto req = request_for("alice", "x", claim_fd);
     auto fd = claim_fd ? base::UniqueFd() : temp_file_with("x");  // the opposite of the claim
     ASSERT_TRUE(send_frame(peer, encode(req), fd.get()));
@@ -118,14 +142,14 @@ TEST(WriterChannel, ServiceRefusesMissingOrUnexpectedDescriptor) {
   }
 }
 
-// kReload is handled in order on the reader thread: a request sent after it is served after
-// the backend reloaded. A reload frame with a payload or a descriptor ends the channel.
+// kReload is handled in order on its channel: a request sent after it is served after the
+// backend reloaded. A reload frame with a payload or a descriptor ends the channel.
 TEST(WriterChannel, ReloadFrameReachesTheBackendBeforeLaterRequests) {
   auto pair = make_channel_pair();
   ASSERT_TRUE(pair);
   EchoBackend backend;
   int peer = pair->first.get();
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 1), 0); });
+  std::thread service([&] { EXPECT_EQ(run_writer_service(one(std::move(pair->second)), backend), 0); });
   expect_ready(peer);
   ASSERT_TRUE(send_frame(peer, encode_reload()));
   auto req = request_for("alice", "x", false);
@@ -148,7 +172,7 @@ TEST(WriterChannel, MalformedReloadClosesTheChannel) {
     ASSERT_TRUE(pair);
     EchoBackend backend;
     int peer = pair->first.get();
-    std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(pair->second), backend, 1), 1); });
+    std::thread service([&] { EXPECT_EQ(run_writer_service(one(std::move(pair->second)), backend), 1); });
     expect_ready(peer);
     auto fd = with_fd ? temp_file_with("x") : base::UniqueFd();
     ASSERT_TRUE(send_frame(peer, with_fd ? encode_reload() : with_payload, fd.get()));
@@ -170,10 +194,11 @@ TEST(WriterChannel, NonRegularDescriptorIsRefused) {
 }
 
 TEST(WriterChannel, ClientDiesOnMalformedReplyAndFailsPending) {
-  auto pair = make_channel_pair();
-  ASSERT_TRUE(pair);
-  int writer_end = pair->second.get();
-  WriterClient client(std::move(pair->first));
+  auto ch = make_channels(2);
+  int writer_end = ch.theirs[1].get();
+  std::atomic<int> deaths{0};
+  WriterClient client(std::move(ch.ours[0]), one(std::move(ch.ours[1])));
+  client.set_on_death([&] { deaths++; });
   std::thread fake_writer([&] {
     auto got = recv_frame(writer_end);
     ASSERT_TRUE(got);
@@ -183,8 +208,82 @@ TEST(WriterChannel, ClientDiesOnMalformedReplyAndFailsPending) {
   fake_writer.join();
   EXPECT_FALSE(reply);
   EXPECT_TRUE(client.dead());
+  EXPECT_EQ(deaths.load(), 1);
   EXPECT_FALSE(client.deliver(request_for("alice", "x", false), -1));  // stays dead
-  pair->second.reset();
+  char c;
+  EXPECT_EQ(::recv(writer_end, &c, 1, 0), 0) << "the client shut the channel down";
+}
+
+// A reply must answer the request it follows on its channel.
+TEST(WriterChannel, ClientDiesOnReplyWithAnotherId) {
+  auto ch = make_channels(2);
+  int writer_end = ch.theirs[1].get();
+  WriterClient client(std::move(ch.ours[0]), one(std::move(ch.ours[1])));
+  std::thread fake_writer([&] {
+    auto got = recv_frame(writer_end);
+    ASSERT_TRUE(got);
+    auto req = decode_request(got->frame);
+    ASSERT_TRUE(req);
+    DeliverReply reply;
+    reply.id = req->id + 1;
+    reply.results.push_back({TargetStatus::kSaved, "INBOX", "f", ""});
+    ASSERT_TRUE(send_frame(writer_end, encode(reply)));
+  });
+  EXPECT_FALSE(client.deliver(request_for("alice", "x", false), -1));
+  fake_writer.join();
+  EXPECT_TRUE(client.dead());
+}
+
+// The writer going away is seen on the control channel even when no delivery is running.
+TEST(WriterChannel, ClientNoticesTheWriterGoneWhileIdle) {
+  auto ch = make_channels(3);
+  std::atomic<int> deaths{0};
+  base::UniqueFd control = std::move(ch.ours[0]);
+  ch.ours.erase(ch.ours.begin());
+  WriterClient client(std::move(control), std::move(ch.ours));
+  client.set_on_death([&] { deaths++; });
+  ch.theirs.clear();  // the writer process exits: all its ends close
+  for (int i = 0; i < 500 && !client.dead(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(client.dead());
+  EXPECT_EQ(deaths.load(), 1);
+  EXPECT_FALSE(client.deliver(request_for("alice", "x", false), -1));
+}
+
+// The daemon sends each reload on every delivery channel; the writer reloads once per reload,
+// and a request sent on any channel after its frame is served after the reload.
+TEST(WriterChannel, ReloadOnEveryChannelReloadsOnceAndPrecedesLaterRequests) {
+  auto ch = make_channels(1 + 4);
+  EchoBackend backend;
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
+  expect_ready(ch.ours[0].get());
+  base::UniqueFd control = std::move(ch.ours[0]);
+  ch.ours.erase(ch.ours.begin());
+  {
+    WriterClient client(std::move(control), std::move(ch.ours));
+    for (int round = 1; round <= 3; ++round) {
+      ASSERT_TRUE(client.request_reload());
+      for (int i = 0; i < 4; ++i) ASSERT_TRUE(client.deliver(request_for("alice", "x", false), -1));
+      EXPECT_EQ(backend.reloads.load(), round);
+    }
+  }
+  service.join();
+  EXPECT_EQ(backend.reloads.load(), 3);
+  EXPECT_EQ(backend.calls.load(), 12);
+}
+
+// A violation on one channel ends the service on all of them: no more work for that peer.
+TEST(WriterChannel, ViolationOnOneChannelClosesEveryChannel) {
+  auto ch = make_channels(3);
+  EchoBackend backend;
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 1); });
+  expect_ready(ch.ours[0].get());
+  ASSERT_TRUE(send_frame(ch.ours[2].get(), "not a frame"));
+  service.join();
+  for (auto& ours : ch.ours) {
+    char c;
+    EXPECT_EQ(::recv(ours.get(), &c, 1, 0), 0);
+  }
+  EXPECT_EQ(backend.calls.load(), 0);
 }
 
 }  // namespace
