@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <poll.h>
 
 #include "deliver/transaction.hpp"
 #include "testlib/temp_dir.hpp"
@@ -76,6 +77,7 @@ class EngineTest : public ::testing::Test {
       std::lock_guard lock(log_mutex_);
       log_.push_back({level, std::string(prefix), std::string(msg)});
     };
+    if (deps_hook_) deps_hook_(deps);
     auto e = Engine::create(std::make_shared<const config::Settings>(settings_), std::move(deps));
     EXPECT_TRUE(e.has_value()) << (e ? "" : e.error().message);
     return std::shared_ptr<const Engine>(std::move(*e));
@@ -153,6 +155,7 @@ class EngineTest : public ::testing::Test {
 
   testlib::TempDir tmp_;
   config::Settings settings_;
+  std::function<void(EngineDeps&)> deps_hook_;  // adjusts the deps engine() builds
   std::mutex log_mutex_;
   std::vector<LogLine> log_;
 };
@@ -590,6 +593,117 @@ TEST_F(EngineTest, BadSettingsAreRefusedAtCreate) {
   auto e = Engine::create(std::make_shared<const config::Settings>(settings_), deps);
   ASSERT_FALSE(e.has_value());
   EXPECT_EQ(e.error().kind, base::ErrorKind::kConfig);
+}
+
+// A save that completes elsewhere (the privileged writer's channel, here a pipe the test
+// writes to): readable only once the "writer" answered.
+class PipeSave final : public StoreInFlight {
+ public:
+  PipeSave(std::vector<storage::SaveResult> results) : results_(std::move(results)) {
+    EXPECT_EQ(::pipe(fds_), 0);
+  }
+  ~PipeSave() override {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  int fd() const override { return fds_[0]; }
+  void answer() { EXPECT_EQ(::write(fds_[1], "x", 1), 1); }
+  std::vector<storage::SaveResult> finish() override {
+    char c;
+    EXPECT_EQ(::read(fds_[0], &c, 1), 1);
+    return std::move(results_);
+  }
+
+ private:
+  int fds_[2];
+  std::vector<storage::SaveResult> results_;
+};
+
+// deliver_begin() + finish() answer exactly what deliver() answers through the same store:
+// outcomes per recipient (a repeated recipient shares the first's), one log line each.
+TEST_F(EngineTest, DeliverBeginFinishesLikeDeliver) {
+  std::vector<std::string> seen_keys;
+  PipeSave* started = nullptr;
+  auto results_for = [](std::span<const storage::SaveTarget> targets) {
+    std::vector<storage::SaveResult> out;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (i == 1) {
+        out.emplace_back(base::Unexpected<storage::SaveError>(storage::temp_error("disk on fire")));
+        continue;
+      }
+      storage::Saved saved;
+      saved.mailbox = "INBOX";
+      out.emplace_back(std::move(saved));
+    }
+    return out;
+  };
+  deps_hook_ = [&](EngineDeps& deps) {
+    deps.store = [&](const storage::Body&, std::string_view, std::span<const storage::SaveTarget> targets,
+                     std::span<const std::string>) { return results_for(targets); };
+  };
+  auto env = envelope();
+  Transaction txn(engine());
+  for (auto r : {rcpt("alice", 1), rcpt("bob", 2), rcpt("alice", 3)}) {
+    ASSERT_FALSE(txn.add_recipient(env, r));
+    env.recipients.push_back(r);
+  }
+  auto body = spool();
+  auto sync = txn.deliver(env, *body);
+
+  deps_hook_ = [&](EngineDeps& deps) {
+    deps.store = [&](const storage::Body&, std::string_view, std::span<const storage::SaveTarget> targets,
+                     std::span<const std::string>) { return results_for(targets); };
+    deps.store_begin = [&](const storage::Body&, std::string_view, std::span<const storage::SaveTarget> targets,
+                           std::span<const std::string> keys) -> std::unique_ptr<StoreInFlight> {
+      seen_keys.assign(keys.begin(), keys.end());
+      auto save = std::make_unique<PipeSave>(results_for(targets));
+      started = save.get();
+      return save;
+    };
+  };
+  Transaction async_txn(engine());
+  auto env2 = envelope();
+  for (auto r : {rcpt("alice", 1), rcpt("bob", 2), rcpt("alice", 3)}) {
+    ASSERT_FALSE(async_txn.add_recipient(env2, r));
+    env2.recipients.push_back(r);
+  }
+  auto flight = async_txn.deliver_begin(env2, *body);
+  ASSERT_TRUE(flight);
+  ASSERT_NE(started, nullptr);
+  EXPECT_EQ(seen_keys, (std::vector<std::string>{"alice@test.example", "bob@test.example"}))
+      << "two unique recipients reach the store";
+  pollfd p{flight->fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "nothing to read before the writer answered";
+  started->answer();
+  EXPECT_EQ(::poll(&p, 1, 1000), 1);
+  auto outcomes = flight->finish();
+  ASSERT_EQ(outcomes.size(), 3u);
+  ASSERT_EQ(sync.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(outcomes[i].index(), sync[i].index()) << i;
+  EXPECT_TRUE(std::holds_alternative<Delivered>(outcomes[0]));
+  EXPECT_TRUE(std::holds_alternative<TempFail>(outcomes[1]));
+  EXPECT_TRUE(std::holds_alternative<Delivered>(outcomes[2])) << "the repeat answers like the first";
+  EXPECT_TRUE(logged(base::log::Level::kError, "disk on fire"));
+}
+
+// No store_begin, or one that cannot start now: the caller must use deliver().
+TEST_F(EngineTest, DeliverBeginDeclinesWhenTheSaveCannotStart) {
+  for (bool have_begin : {false, true}) {
+    deps_hook_ = [&](EngineDeps& deps) {
+      if (have_begin)
+        deps.store_begin = [](const storage::Body&, std::string_view, std::span<const storage::SaveTarget>,
+                              std::span<const std::string>) { return std::unique_ptr<StoreInFlight>(); };
+    };
+    auto env = envelope();
+    Transaction txn(engine());
+    ASSERT_FALSE(txn.add_recipient(env, rcpt("alice")));
+    env.recipients.push_back(rcpt("alice"));
+    auto body = spool();
+    EXPECT_FALSE(txn.deliver_begin(env, *body)) << have_begin;
+    auto outcomes = txn.deliver(env, *body);
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<Delivered>(outcomes[0])) << "the blocking path still delivers";
+  }
 }
 
 }  // namespace
