@@ -54,6 +54,9 @@ class Config {
   const std::vector<std::string>& warnings() const { return tree_.warnings; }
   // The file given to load_config_file, or the name given to load_config_string.
   const std::string& source_path() const { return tree_.source; }
+  // Hex SHA-256 of the bytes this config was parsed from (config_tree.hpp): the privileged
+  // writer, which reads the same file itself, checks that it read what the daemon read.
+  const std::string& digest() const { return tree_.digest; }
   // The parsed form, for the doveconf-like dump (config_dump.hpp).
   const ConfigTree& tree() const { return tree_; }
 

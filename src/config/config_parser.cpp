@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <openssl/evp.h>
+
 #include "config/dovecot_keys.hpp"
 #include "config/settings_table.hpp"
 
@@ -169,7 +171,27 @@ class Parser {
     int err = 0;
     if (!read_whole(path, text, err))
       return base::fail(base::Error::config(display + ":0: Can't open file " + path + ": " + std::strerror(err)));
+    record_input(path, text);
     return parse_text(text, path, display);
+  }
+
+  // Every byte the parse depends on, framed so that moving bytes between files changes it.
+  void record_input(std::string_view path, std::string_view bytes) {
+    inputs_ += std::to_string(path.size()) + ":" + std::string(path) + std::to_string(bytes.size()) + ":";
+    inputs_.append(bytes);
+  }
+
+  std::string digest() const {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(inputs_.data(), inputs_.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < len; ++i) {
+      hex.push_back(kHex[md[i] >> 4]);
+      hex.push_back(kHex[md[i] & 15]);
+    }
+    return hex;
   }
 
   base::Status parse_text(std::string_view text, const std::string& path, const std::string& display) {
@@ -314,6 +336,7 @@ class Parser {
         if (!must_match && err == ENOENT) continue;
         return fail_at(loc, "Can't open file " + f + ": " + std::strerror(err));
       }
+      record_input(f, text);
       if (auto st = parse_text(text, f, f); !st) return st;
     }
     return {};
@@ -386,7 +409,9 @@ class Parser {
       a.raw = "<" + std::string(v);
       std::string path = join_path(dir_, v);
       int err = 0;
-      if (!read_whole(path, a.value, err)) {
+      bool read = read_whole(path, a.value, err);
+      record_input(path, read ? std::string_view(a.value) : std::string_view("(unreadable)"));
+      if (!read) {
         std::string msg = std::string(key) + ": Can't open file " + std::string(v) + ": " + std::strerror(err);
         // TLS material is checked when TLS is set up (a stock Debian config names a
         // certificate that only exists after the package's postinst made one).
@@ -478,6 +503,7 @@ class Parser {
   std::vector<Frame> stack_;
   std::vector<std::string> include_stack_;
   std::string dir_ = ".";
+  std::string inputs_;
 };
 
 }  // namespace
@@ -488,6 +514,7 @@ base::Result<ConfigTree> parse_config_file(const std::string& path) {
   tree.root.file = path;
   Parser p(tree);
   if (auto st = p.parse_file(path, path); !st) return base::fail(st.error());
+  tree.digest = p.digest();
   return tree;
 }
 
@@ -497,7 +524,9 @@ base::Result<ConfigTree> parse_config_string(std::string_view text, const std::s
   tree.root.file = name;
   Parser p(tree);
   std::string path = name.find('/') == std::string::npos ? "./" + name : name;
+  p.record_input(name, text);
   if (auto st = p.parse_text(text, path, name); !st) return base::fail(st.error());
+  tree.digest = p.digest();
   return tree;
 }
 

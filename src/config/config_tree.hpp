@@ -78,6 +78,9 @@ struct ConfigTree {
   Section root;
   std::deque<FilterBlock> filters;  // deque: stable addresses while the parser nests filters
   std::vector<std::string> warnings;  // "file:line: message" for problems that are not fatal
+  // Lower-case hex SHA-256 over every file the parse read (path and bytes, in reading order,
+  // `!include`d and `key = <file` ones too): two processes that parsed the same bytes agree.
+  std::string digest;
 };
 
 }  // namespace dovetail::config

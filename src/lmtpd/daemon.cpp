@@ -117,7 +117,8 @@ int run_daemon(const DaemonOptions& options) {
 
   // Listeners are bound (ports < 1024, socket ownership): now give up root for good, or hand
   // the right to write as other uids to the privileged writer (decision 0003).
-  auto priv = privsep::enter_privilege_mode(*lmtp, options.config_path, options.blocking_threads);
+  auto priv = privsep::enter_privilege_mode(*lmtp, options.config_path, source->digest(),
+                                               options.blocking_threads);
   if (!priv) {
     print_err("cannot set up privileges: " + priv.error().message);
     return priv.error().kind == base::ErrorKind::kConfig ? EX_CONFIG : EX_OSERR;
@@ -189,7 +190,7 @@ int run_daemon(const DaemonOptions& options) {
     // The privileged writer writes with its own copy of the config: tell it to re-read the
     // same file, or mail_location & co. would differ between RCPT checks here and the write.
     if (writer) {
-      if (auto st = writer->request_reload(); !st)
+      if (auto st = writer->request_reload(source->digest()); !st)
         base::log::error(kPrefix, "cannot ask the privileged writer to reload: " + st.error().message);
     }
   });

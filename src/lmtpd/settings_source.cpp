@@ -37,6 +37,7 @@ config::ConfigPtr SettingsSource::current() const {
 
 std::vector<std::string> SettingsSource::ignored_keys() const { return current()->ignored_keys(); }
 std::vector<std::string> SettingsSource::warnings() const { return current()->warnings(); }
+std::string SettingsSource::digest() const { return current()->digest(); }
 
 config::SettingsPtr SettingsSource::lmtp() const { return current()->resolve({"lmtp", "", ""}); }
 

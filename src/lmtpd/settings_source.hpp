@@ -42,6 +42,8 @@ class SettingsSource {
   [[nodiscard]] base::Status reload(
       const std::function<base::Status(const SettingsSource& candidate)>& validate = {});
   const std::string& path() const { return path_; }
+  // config::Config::digest() of the current config.
+  std::string digest() const;
 
   SettingsSource(std::string path, config::ConfigPtr config);
 

@@ -69,7 +69,12 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
       resolved[i] = std::move(*ok);
       groups[{resolved[i].target.uid, resolved[i].target.gid}].push_back(i);
     } else if (auto* perm = std::get_if<deliver::PermFail>(&r)) {
-      reply.results[i] = failed(TargetStatus::kPermFail, perm->reason);
+      // The network process accepted this user at RCPT with the same config: the writer not
+      // knowing it means the two views differ for now (a userdb edited in between, a config
+      // being reloaded). The MTA's retry meets RCPT again, which bounces a user really gone.
+      const bool unknown = perm->enhanced == "5.1.1";
+      reply.results[i] = failed(unknown ? TargetStatus::kTempFail : TargetStatus::kPermFail,
+                                unknown ? "unknown to the privileged writer's userdb: " + perm->reason : perm->reason);
     } else {
       reply.results[i] = failed(TargetStatus::kTempFail, std::get<deliver::TempFail>(r).reason);
     }

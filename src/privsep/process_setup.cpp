@@ -22,7 +22,8 @@ namespace {
 
 // The writer gets its channels as fds 3, 4, ... (control first). They are first moved above
 // that range so the dup2s in the child cannot overwrite one another.
-base::Result<int> spawn_writer(std::vector<base::UniqueFd> child_ends, const std::string& config_path) {
+base::Result<int> spawn_writer(std::vector<base::UniqueFd> child_ends, const std::string& config_path,
+                               const std::string& config_digest) {
   int first = 3;
   int above = first + static_cast<int>(child_ends.size());
   std::vector<base::UniqueFd> high;
@@ -41,7 +42,8 @@ base::Result<int> spawn_writer(std::vector<base::UniqueFd> child_ends, const std
     // close-on-exec on the target; the high copies close at exec.
     for (size_t i = 0; i < high.size(); ++i)
       if (::dup2(high[i].get(), first + static_cast<int>(i)) < 0) ::_exit(127);
-    const char* argv[] = {"dovetail", "writer", "--channel-fd", fd_arg.c_str(), "--channels", count_arg.c_str(),
+    const char* argv[] = {"dovetail",      "writer",      "--channel-fd",         fd_arg.c_str(),
+                          "--channels",    count_arg.c_str(), "--config-digest", config_digest.c_str(),
                           config_path.empty() ? nullptr : "-c", config_path.c_str(), nullptr};
     ::execv(exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
@@ -112,7 +114,7 @@ const char* describe(PrivilegeMode mode) {
 }
 
 base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, const std::string& config_path,
-                                                  unsigned delivery_channels) {
+                                                  const std::string& config_digest, unsigned delivery_channels) {
   PrivilegeSetup out;
   if (::geteuid() != 0) {
     out.mode = PrivilegeMode::kUnprivileged;
@@ -146,7 +148,7 @@ base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& s, con
     ours.push_back(std::move(pair->first));
     theirs.push_back(std::move(pair->second));
   }
-  auto pid = spawn_writer(std::move(theirs), config_path);
+  auto pid = spawn_writer(std::move(theirs), config_path, config_digest);
   if (!pid) return base::fail(pid.error());
   out.writer_pid = *pid;
   // Serve only once the writer has loaded the config and built its userdb: a writer that

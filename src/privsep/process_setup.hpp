@@ -33,10 +33,13 @@ struct PrivilegeSetup {
   std::string spool_dir;
 };
 
-// config_path "" = the embedded default (the writer loads the same one). delivery_channels:
-// how many deliveries may be in the writer at once (the daemon passes its blocking-pool size).
+// config_path "" = the embedded default (the writer loads the same one). config_digest: what
+// the daemon read (config::Config::digest()); the writer refuses to start on other bytes.
+// delivery_channels: how many deliveries may be in the writer at once (the daemon passes its
+// blocking-pool size).
 [[nodiscard]] base::Result<PrivilegeSetup> enter_privilege_mode(const config::Settings& lmtp_settings,
                                                                 const std::string& config_path,
+                                                                const std::string& config_digest,
                                                                 unsigned delivery_channels = 64);
 
 const char* describe(PrivilegeMode mode);

@@ -113,13 +113,21 @@ base::Status decode_ready(std::string_view frame) {
   return {};
 }
 
-std::string encode_reload() { return Writer().frame(MessageType::kReload); }
+std::string encode_reload(std::string_view config_digest) {
+  Writer w;
+  w.str(config_digest);
+  return w.frame(MessageType::kReload);
+}
 
-base::Status decode_reload(std::string_view frame) {
+base::Result<std::string> decode_reload(std::string_view frame) {
   auto payload = payload_of(frame, MessageType::kReload);
   if (!payload) return base::fail(payload.error());
-  if (!payload->empty()) return base::fail(bad("reload: payload"));
-  return {};
+  Reader r(*payload);
+  std::string digest;
+  if (!r.str(digest, kMaxDigest) || !r.done()) return base::fail(bad("reload: payload"));
+  for (char c : digest)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return base::fail(bad("reload: digest not hex"));
+  return digest;
 }
 
 base::Result<FrameHeader> decode_header(std::string_view bytes) {

@@ -24,7 +24,7 @@
 namespace dovetail::privsep {
 
 inline constexpr uint32_t kMagic = 0x57545644;  // "DVTW" little-endian
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr uint32_t kMaxPayload = 192 * 1024;  // fits one SOCK_SEQPACKET record
 inline constexpr uint32_t kMaxInlineBody = 64 * 1024; // larger bodies travel as an fd
@@ -33,11 +33,13 @@ inline constexpr uint32_t kMaxString = 16 * 1024;     // user names, folder name
 
 // kReady (writer -> network, empty payload) is sent once, after the writer loaded its config
 // and built its userdb; the daemon serves only after it arrived.
-// kReload (network -> writer, empty payload, no descriptor) follows a successful SIGHUP
-// reload of the daemon: the writer re-reads ITS OWN config file (the path it was started
-// with; the frame carries no settings) and keeps the old one when the new one fails. Requests
-// sent after it are served with the new config. The worst a compromised network process can
-// do with it is make the writer re-read a file root controls.
+// kReload (network -> writer, no descriptor) follows a successful SIGHUP reload of the
+// daemon: the writer re-reads ITS OWN config file (the path it was started with; the frame
+// carries no settings, only the digest of the bytes the daemon read, config.hpp digest())
+// and keeps the old config when the new one fails or when it keeps reading other bytes than
+// the daemon did (the file was edited again meanwhile). Requests sent after it are served
+// with the new config. The worst a compromised network process can do with it is make the
+// writer re-read a file root controls, or refuse to take it (a wrong digest).
 enum class MessageType : uint16_t { kDeliverRequest = 1, kDeliverReply = 2, kReady = 3, kReload = 4 };
 
 enum class FsyncMode : uint8_t { kOptimized = 0, kAlways = 1, kNever = 2 };
@@ -78,8 +80,10 @@ std::string encode(const DeliverRequest& request);
 std::string encode(const DeliverReply& reply);
 std::string encode_ready();
 [[nodiscard]] base::Status decode_ready(std::string_view frame);
-std::string encode_reload();
-[[nodiscard]] base::Status decode_reload(std::string_view frame);
+inline constexpr uint32_t kMaxDigest = 128;  // hex characters; "" = no expectation
+std::string encode_reload(std::string_view config_digest);
+// The digest, checked to be at most kMaxDigest lower-case hex characters.
+[[nodiscard]] base::Result<std::string> decode_reload(std::string_view frame);
 
 struct FrameHeader {
   MessageType type;

@@ -68,11 +68,11 @@ void WriterClient::release(int sock) {
   channel_freed_.notify_one();
 }
 
-base::Status WriterClient::request_reload() {
+base::Status WriterClient::request_reload(const std::string& config_digest) {
   if (dead_) return base::fail(base::Error::temporary("privileged writer unavailable"));
   // SEQPACKET records are atomic: this may interleave with a delivery's send on the same
   // channel without a lock; the writer handles each channel's records in order.
-  std::string frame = encode_reload();
+  std::string frame = encode_reload(config_digest);
   for (auto& ch : channels_)
     if (auto st = send_frame(ch.get(), frame); !st) return st;
   return {};

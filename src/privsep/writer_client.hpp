@@ -51,8 +51,10 @@ class WriterClient {
   [[nodiscard]] base::Result<DeliverReply> finish(const InFlight& flight);
   // Tells the writer to re-read its config file (wire.hpp kReload, sent on every delivery
   // channel); no answer. Deliveries sent after this call returns are served with the
-  // writer's new config (each channel's frames are handled in order).
-  [[nodiscard]] base::Status request_reload();
+  // writer's new config (each channel's frames are handled in order). config_digest: what
+  // the daemon read (config::Config::digest()); the writer takes the file only if it reads
+  // the same bytes.
+  [[nodiscard]] base::Status request_reload(const std::string& config_digest);
   bool dead() const { return dead_.load(); }
   // Called once, from whichever thread saw the channel die. Set before the first deliver().
   void set_on_death(std::function<void()> fn) { on_death_ = std::move(fn); }

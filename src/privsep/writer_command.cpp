@@ -6,10 +6,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/log.hpp"
@@ -26,6 +28,7 @@ struct WriterOptions {
   int channel_fd = -1;
   unsigned channels = 1;  // fds channel_fd .. channel_fd + channels - 1
   std::string config;
+  std::string config_digest;  // what the daemon read; "" = no expectation
 };
 
 struct Loaded {
@@ -35,11 +38,12 @@ struct Loaded {
 
 // The config the writer acts on: its own -c file (or the embedded default), never settings
 // sent by the network process.
-base::Result<Loaded> load(const std::string& path) {
+base::Result<Loaded> load_config(const std::string& path, std::string* digest) {
   auto cfg = path.empty() ? config::load_config_string(config::embedded_default_config(::geteuid() == 0),
                                                        std::string(config::kEmbeddedConfigName))
                           : config::load_config_file(path);
   if (!cfg) return base::fail(cfg.error());
+  *digest = (*cfg)->digest();
   auto settings = (*cfg)->resolve({.protocol = "lmtp"});
   auto engine = deliver::make_engine(settings, "lmtp");
   if (!engine) return base::fail(engine.error());
@@ -48,13 +52,35 @@ base::Result<Loaded> load(const std::string& path) {
   return Loaded{std::move(*engine), *fsync};
 }
 
+// The daemon and the writer read the file at different moments: an admin still editing it
+// (or an editor that truncates before writing) could give the writer other bytes than the
+// daemon validated — e.g. an empty file, in which no user exists. So the writer takes the
+// file only when it hashes to what the daemon read, re-reading for a while in case the edit
+// was still being written.
+constexpr int kDigestAttempts = 20;
+constexpr auto kDigestRetry = std::chrono::milliseconds(50);
+
+base::Result<Loaded> load_matching(const std::string& path, const std::string& expected) {
+  std::string got;
+  for (int attempt = 1;; ++attempt) {
+    auto loaded = load_config(path, &got);
+    if (expected.empty() || got == expected) return loaded;
+    if (attempt == kDigestAttempts) break;
+    std::this_thread::sleep_for(kDigestRetry);
+  }
+  return base::fail(base::Error::config(
+      (path.empty() ? std::string("built-in config") : path) + " changed after the daemon read it (daemon read sha256 " +
+      expected + ", the writer reads " + (got.empty() ? std::string("an unparsable file") : "sha256 " + got) +
+      "); send SIGHUP again when the file is complete"));
+}
+
 // The daemon reloaded (SIGHUP): so do we, from the same file, or keep what we have.
 class ReloadingBackend : public MaildirBackend {
  public:
   ReloadingBackend(Loaded first, std::string path)
       : MaildirBackend(std::move(first.engine), first.fsync), path_(std::move(path)) {}
-  void reload() override {
-    auto next = load(path_);
+  void reload(const std::string& config_digest) override {
+    auto next = load_matching(path_, config_digest);
     if (!next) {
       base::log::error("dovetail-writer: ", "config reload failed, keeping the previous configuration: " +
                                                 next.error().message);
@@ -86,7 +112,7 @@ int run_writer(const WriterOptions& o) {
     std::fprintf(stderr, "dovetail writer: %s\n", st.error().message.c_str());
     return EX_OSERR;
   }
-  auto first = load(o.config);
+  auto first = load_matching(o.config, o.config_digest);
   if (!first) {
     std::fprintf(stderr, "dovetail writer: %s\n", first.error().message.c_str());
     return EX_CONFIG;
@@ -116,6 +142,7 @@ void register_writer_command(CLI::App& app, std::function<int()>& action) {
   sub->add_option("--channel-fd", o->channel_fd)->required();
   sub->add_option("-c", o->config);
   sub->add_option("--channels", o->channels);
+  sub->add_option("--config-digest", o->config_digest);
   sub->callback([o, &action] { action = [o] { return run_writer(*o); }; });
 }
 

@@ -14,14 +14,15 @@ namespace dovetail::privsep {
 namespace {
 
 // Reload frames arrive once per channel; the n-th one is acted on once, by whichever channel
-// thread sees it first. Counting (rather than a generation in the frame) keeps the frame empty.
+// thread sees it first (every channel carries the same digest for the n-th reload).
+// Counting rather than a generation number in the frame: the peer cannot skip or repeat one.
 class ReloadGate {
  public:
   explicit ReloadGate(WriterBackend& backend) : backend_(backend) {}
-  void reached(uint64_t nth) {
+  void reached(uint64_t nth, const std::string& config_digest) {
     std::lock_guard lock(mutex_);
     if (done_ >= nth) return;
-    backend_.reload();
+    backend_.reload(config_digest);
     done_ = nth;
   }
 
@@ -57,9 +58,10 @@ void serve_channel(int sock, Shared& shared) {
     if (shared.violated) return;
     auto header = decode_header(got->frame);
     if (header && header->type == MessageType::kReload) {
-      if (auto st = decode_reload(got->frame); !st || got->fd.valid())
-        return shared.violation(st ? std::string("reload frame with a descriptor") : st.error().message);
-      shared.reloads.reached(++reloads_seen);
+      auto digest = decode_reload(got->frame);
+      if (!digest || got->fd.valid())
+        return shared.violation(digest ? std::string("reload frame with a descriptor") : digest.error().message);
+      shared.reloads.reached(++reloads_seen, *digest);
       continue;
     }
     auto request = decode_request(got->frame);

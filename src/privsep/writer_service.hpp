@@ -30,8 +30,10 @@ class WriterBackend {
   // the frame on every channel; the first channel thread to see the n-th reload frame does it
   // (serialised), the others only wait for it, so a request sent on any channel after the
   // frame is served with the result. Deliveries already running finish with the old config.
-  // Keeps the old config when the new one fails. May run beside deliver() (thread-safe).
-  virtual void reload() {}
+  // Keeps the old config when the new one fails, or when the file does not hash to
+  // config_digest (what the daemon read; "" = take whatever is there). May run beside
+  // deliver() (thread-safe).
+  virtual void reload(const std::string& config_digest) { (void)config_digest; }
 };
 
 // channels[0] gets the kReady frame. Returns 0 when the peer closed the channels in order,

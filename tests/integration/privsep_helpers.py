@@ -18,6 +18,7 @@ import pwd
 import re
 import shutil
 import signal
+import hashlib
 import struct
 import subprocess
 import tempfile
@@ -331,8 +332,8 @@ def cmdline(pid: int) -> list[str]:
 # ----------------------------------------------------------------------------- wire format
 
 MAGIC = 0x57545644   # "DVTW" little-endian
-VERSION = 1
-T_REQUEST, T_REPLY = 1, 2
+VERSION = 2
+T_REQUEST, T_REPLY, T_RELOAD = 1, 2, 4
 FSYNC_OPTIMIZED, FSYNC_ALWAYS, FSYNC_NEVER = 0, 1, 2
 
 
@@ -340,6 +341,16 @@ def wstr(b: bytes | str) -> bytes:
     if isinstance(b, str):
         b = b.encode("utf-8", "surrogateescape")
     return struct.pack("<I", len(b)) + b
+
+
+def config_digest(path: str, data: bytes) -> str:
+    """What config::Config::digest() gives for a config read from one file (no includes)."""
+    p = path.encode()
+    return hashlib.sha256(b"%d:%s%d:%s" % (len(p), p, len(data), data)).hexdigest()
+
+
+def reload_frame(digest: str = "") -> bytes:
+    return frame(wstr(digest), mtype=T_RELOAD)
 
 
 def frame(payload: bytes, mtype=T_REQUEST, version=VERSION, magic=MAGIC, length=None) -> bytes:

@@ -128,9 +128,9 @@ class Signals(dh.DaemonTestCase):
 
     def test_sighup_reloads_good_config_and_keeps_old_on_broken_one(self):
         server = self.start_server()
-        # One delivery first: in privilege-separated mode the writer process reads the config
-        # file itself when it starts; editing the file before it has done so is a race that
-        # belongs to start-up, not to reload (reported to privsep).
+        # One delivery first: the daemon serves once the writer has started. (The writer reads
+        # the file itself, at start and on each reload, and takes it only when it holds the
+        # bytes the daemon read: test_writer_hostile's digest tests.)
         self.assertRegex(self.deliver_one(server.endpoints.tcp)[0], r"^250 2\.0\.0 ", server.logs())
         conf = server.work.conf
         original = conf.read_text()

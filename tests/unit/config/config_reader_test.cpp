@@ -320,6 +320,51 @@ TEST(ConfigReader, TenThousandLineConfigLoads) {
   EXPECT_EQ((*cfg)->global()->plugin.size(), 2000u);
 }
 
+// The privileged writer compares digests to know it read the bytes the daemon validated
+// (privsep/writer_command.cpp): equal bytes, equal digest; a change in ANY file read — an
+// !include'd one or a `key = <file` — gives another.
+TEST(ConfigReader, DigestCoversEveryFileRead) {
+  TempDir dir;
+  dir.write("conf.d/10-a.conf", "recipient_delimiter = -\n");
+  dir.write("secret.txt", "one");
+  const std::string text = "!include conf.d/*.conf\npostmaster_address = <secret.txt\n";
+  auto first = load(dir, text);
+  ASSERT_TRUE(first) << first.error().message;
+  const std::string d1 = (*first)->digest();
+  EXPECT_EQ(d1.size(), 64u);
+  EXPECT_EQ(d1.find_first_not_of("0123456789abcdef"), std::string::npos) << d1;
+  auto again = load(dir, text);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->digest(), d1);
+
+  dir.write("conf.d/10-a.conf", "recipient_delimiter = +\n");
+  auto include_changed = load(dir, text);
+  ASSERT_TRUE(include_changed);
+  EXPECT_NE((*include_changed)->digest(), d1);
+
+  dir.write("conf.d/10-a.conf", "recipient_delimiter = -\n");
+  dir.write("secret.txt", "two");
+  auto value_file_changed = load(dir, text);
+  ASSERT_TRUE(value_file_changed);
+  EXPECT_NE((*value_file_changed)->digest(), d1);
+
+  dir.write("secret.txt", "one");
+  auto top_changed = load(dir, text + "# a comment\n");
+  ASSERT_TRUE(top_changed);
+  EXPECT_NE((*top_changed)->digest(), d1);
+  auto back = load(dir, text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ((*back)->digest(), d1);
+}
+
+// The format, pinned: tests in Python compute it for a one-file config.
+TEST(ConfigReader, DigestOfAStringIsSha256OfNameAndBytes) {
+  auto cfg = load_config_string("", "x");
+  ASSERT_TRUE(cfg);
+  // sha256("1:x0:")
+  EXPECT_EQ((*cfg)->digest(), "178af0ec716dee7fdfffeadcdc403ed4bb613fb89a462a1bdc752d254cfaf677");
+}
+
 TEST(ConfigReader, EmbeddedDefault) {
   for (bool root : {false, true}) {
     std::string text = embedded_default_config(root);

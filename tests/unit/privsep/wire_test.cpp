@@ -31,25 +31,39 @@ TEST(Wire, RequestRoundTrip) {
   EXPECT_EQ(back->fsync, FsyncMode::kAlways);
 }
 
-TEST(Wire, ReloadFrameIsEmptyAndTyped) {
-  EXPECT_TRUE(decode_reload(encode_reload()));
-  auto header = decode_header(encode_reload());
+TEST(Wire, ReloadFrameCarriesOnlyAHexDigest) {
+  const std::string digest(64, 'a');
+  auto back = decode_reload(encode_reload(digest));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, digest);
+  auto none = decode_reload(encode_reload(""));
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, "");
+  auto header = decode_header(encode_reload(digest));
   ASSERT_TRUE(header);
   EXPECT_EQ(header->type, MessageType::kReload);
   struct Case {
     const char* name;
     std::string frame;
   };
-  std::string with_payload = encode_reload();
-  with_payload[8] = 1;  // payload length 1
-  with_payload += "x";
-  const Case refused[] = {{"payload", with_payload},
+  std::string trailing = encode_reload("ab");
+  trailing[8] = static_cast<char>(trailing[8] + 1);  // payload length + 1
+  trailing += "x";
+  std::string empty_payload = encode_reload("");
+  empty_payload.resize(kHeaderSize);
+  empty_payload[8] = 0;
+  const Case refused[] = {{"trailing byte", trailing},
+                          {"no digest field", empty_payload},
+                          {"upper-case hex", encode_reload("AB")},
+                          {"a path, not hex", encode_reload("../etc/passwd")},
+                          {"NUL inside", encode_reload(std::string("ab\0cd", 5))},
+                          {"longer than kMaxDigest", encode_reload(std::string(kMaxDigest + 1, 'a'))},
                           {"ready is not reload", encode_ready()},
                           {"request is not reload", encode(sample())},
-                          {"truncated", encode_reload().substr(0, 11)}};
+                          {"truncated", encode_reload(digest).substr(0, 11)}};
   for (const auto& c : refused) EXPECT_FALSE(decode_reload(c.frame)) << c.name;
   // and a reload frame is not a request: a writer that expects a request refuses it
-  EXPECT_FALSE(decode_request(encode_reload()));
+  EXPECT_FALSE(decode_request(encode_reload(digest)));
 }
 
 TEST(Wire, ReplyRoundTrip) {

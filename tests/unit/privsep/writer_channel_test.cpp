@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -32,7 +33,17 @@ class EchoBackend : public WriterBackend {
     }
     return reply;
   }
-  void reload() override { reloads++; }
+  void reload(const std::string& config_digest) override {
+    std::lock_guard lock(digest_mutex);
+    last_digest = config_digest;
+    reloads++;
+  }
+  std::string digest() {
+    std::lock_guard lock(digest_mutex);
+    return last_digest;
+  }
+  std::mutex digest_mutex;
+  std::string last_digest;
   std::atomic<int> calls{0};
   std::atomic<int> reloads{0};
 };
@@ -151,21 +162,22 @@ TEST(WriterChannel, ReloadFrameReachesTheBackendBeforeLaterRequests) {
   int peer = pair->first.get();
   std::thread service([&] { EXPECT_EQ(run_writer_service(one(std::move(pair->second)), backend), 0); });
   expect_ready(peer);
-  ASSERT_TRUE(send_frame(peer, encode_reload()));
+  ASSERT_TRUE(send_frame(peer, encode_reload("0123abcd")));
   auto req = request_for("alice", "x", false);
   req.id = 5;
   ASSERT_TRUE(send_frame(peer, encode(req)));
   auto got = recv_frame(peer);
   ASSERT_TRUE(got);
   EXPECT_EQ(backend.reloads.load(), 1);
+  EXPECT_EQ(backend.digest(), "0123abcd");  // the backend checks the file against it
   ::shutdown(peer, SHUT_RDWR);
   service.join();
   EXPECT_EQ(backend.calls.load(), 1);
 }
 
 TEST(WriterChannel, MalformedReloadClosesTheChannel) {
-  std::string with_payload = encode_reload();
-  with_payload[8] = 1;
+  std::string with_payload = encode_reload("");
+  with_payload[8] = 5;  // a trailing byte after the empty digest
   with_payload += "x";
   for (bool with_fd : {false, true}) {
     auto pair = make_channel_pair();
@@ -175,7 +187,7 @@ TEST(WriterChannel, MalformedReloadClosesTheChannel) {
     std::thread service([&] { EXPECT_EQ(run_writer_service(one(std::move(pair->second)), backend), 1); });
     expect_ready(peer);
     auto fd = with_fd ? temp_file_with("x") : base::UniqueFd();
-    ASSERT_TRUE(send_frame(peer, with_fd ? encode_reload() : with_payload, fd.get()));
+    ASSERT_TRUE(send_frame(peer, with_fd ? encode_reload("") : with_payload, fd.get()));
     service.join();
     EXPECT_EQ(backend.reloads.load(), 0) << (with_fd ? "descriptor" : "payload");
   }
@@ -261,9 +273,10 @@ TEST(WriterChannel, ReloadOnEveryChannelReloadsOnceAndPrecedesLaterRequests) {
   {
     WriterClient client(std::move(control), std::move(ch.ours));
     for (int round = 1; round <= 3; ++round) {
-      ASSERT_TRUE(client.request_reload());
+      ASSERT_TRUE(client.request_reload("d" + std::to_string(round)));
       for (int i = 0; i < 4; ++i) ASSERT_TRUE(client.deliver(request_for("alice", "x", false), -1));
       EXPECT_EQ(backend.reloads.load(), round);
+      EXPECT_EQ(backend.digest(), "d" + std::to_string(round));
     }
   }
   service.join();
