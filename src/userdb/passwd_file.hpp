@@ -6,8 +6,9 @@
 // `userdb_*` extra fields (prefix removed); passdb role returns password (with {scheme} added
 // when missing) and every extra field (proxy=y host= port= nopassword, userdb_* kept).
 // Extra field values are %-expanded like Dovecot does.
-// Reload: each lookup stat()s the file (cheap); the file is re-read only when inode, size,
-// mtime or ctime changed, so an edited or atomically replaced file is seen by the next lookup.
+// Reload: a lookup stat()s the file at most once per second, as Dovecot does; the file is
+// re-read only when inode, size, mtime or ctime changed, so an edited or atomically replaced
+// file is seen by the first lookup in the next second.
 //
 // Depends on: base, userdb/fields. Error contract (driver.hpp): unknown user → kNotFound;
 // a file that cannot be read → kTemporary. A missing file is kTemporary for a fixed path (a

@@ -1,13 +1,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include <gtest/gtest.h>
-
+#include "testlib/coarse_clock.hpp"
 #include "testlib/temp_dir.hpp"
 #include "userdb/user_db.hpp"
 
@@ -166,6 +167,10 @@ TEST(PasswdFile, UnreadableFileIsTemporary) {
   }
 }
 
+// The file is re-checked at most once per coarse second, as Dovecot does: a test that edits
+// it waits for the next second before looking for the edit.
+void next_second() { testlib::wait_for_next_coarse_second(); }
+
 TEST(PasswdFile, ReloadsAfterChangeAndAfterReplace) {
   TempDir dir;
   auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
@@ -175,6 +180,7 @@ TEST(PasswdFile, ReloadsAfterChangeAndAfterReplace) {
 
   // Edited in place (appended).
   { std::ofstream(path, std::ios::app) << "bob@x::1002:1002::/home/bob\n"; }
+  next_second();
   auto bob = db->lookup_user("bob@x");
   ASSERT_TRUE(bob.has_value()) << bob.error().message;
   EXPECT_EQ(bob->uid, 1002u);
@@ -182,15 +188,36 @@ TEST(PasswdFile, ReloadsAfterChangeAndAfterReplace) {
   // Replaced atomically by rename, same size as before: the inode tells.
   auto tmp = dir.write("users.new", "alice@x::2001:2001::/home/alice\nbob@x::1002:1002::/home/bob\n");
   std::filesystem::rename(tmp, path);
+  next_second();
   auto alice = db->lookup_user("alice@x");
   ASSERT_TRUE(alice.has_value());
   EXPECT_EQ(alice->uid, 2001u);
 
   // Deleted: temporary; back again: found.
   std::filesystem::remove(path);
+  next_second();
   EXPECT_EQ(db->lookup_user("alice@x").error().kind, base::ErrorKind::kTemporary);
   dir.write("users", "alice@x::3001:3001::/home/alice\n");
-  EXPECT_EQ(db->lookup_user("alice@x")->uid, 3001u);
+  EXPECT_EQ(db->lookup_user("alice@x")->uid, 3001u);  // a failed check is not cached
+}
+
+// Within one second the file is not looked at again: an edit shows only in the next one.
+TEST(PasswdFile, ChecksTheFileAtMostOncePerSecond) {
+  TempDir dir;
+  auto path = dir.write("users", "alice@x::1001:1001::/home/alice\n");
+  auto db = make_db({}, {{"passwd-file", path.string(), "", ""}});
+  next_second();
+  EXPECT_EQ(db->lookup_user("alice@x")->uid, 1001u);
+  auto tmp = dir.write("users.new", "alice@x::2001:2001::/home/alice\n");
+  std::filesystem::rename(tmp, path);
+  auto same_second = db->lookup_user("alice@x");
+  next_second();
+  auto next = db->lookup_user("alice@x");
+  ASSERT_TRUE(same_second.has_value());
+  ASSERT_TRUE(next.has_value());
+  // The first lookup ran within ~20 ms of a second boundary, so the second one did too.
+  EXPECT_EQ(same_second->uid, 1001u);
+  EXPECT_EQ(next->uid, 2001u);
 }
 
 TEST(PasswdFile, PathVariablesSelectTheFile) {
@@ -246,6 +273,7 @@ TEST(PasswdFile, ConcurrentLookupsDuringAtomicReplaces) {
   stop = true;
   for (auto& th : readers) th.join();
   EXPECT_EQ(wrong.load(), 0);
+  next_second();
   EXPECT_TRUE(db->lookup_user("user98@x").has_value());
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "testlib/coarse_clock.hpp"
 #include "testlib/temp_dir.hpp"
 #include "userdb/user_db.hpp"
 
@@ -88,8 +89,9 @@ TEST(Static, WithoutAllowAllUsersThePassdbDecides) {
   ASSERT_FALSE(b.has_value());
   EXPECT_TRUE(is_unknown_user(b.error()));
 
-  // passdb backend down → temporary, not unknown.
+  // passdb backend down → temporary, not unknown (noticed within a second, as in Dovecot).
   std::filesystem::remove(path);
+  testlib::wait_for_next_coarse_second();
   auto c = (*db)->lookup_user("alice@x");
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().kind, base::ErrorKind::kTemporary);
