@@ -61,17 +61,18 @@ constexpr int kDigestAttempts = 20;
 constexpr auto kDigestRetry = std::chrono::milliseconds(50);
 
 base::Result<Loaded> load_matching(const std::string& path, const std::string& expected) {
-  std::string got;
+  std::string seen;
   for (int attempt = 1;; ++attempt) {
+    std::string got;  // stays empty when the file does not parse
     auto loaded = load_config(path, &got);
     if (expected.empty() || got == expected) return loaded;
+    seen = got.empty() ? "a file that does not load (" + loaded.error().message + ")" : "sha256 " + got;
     if (attempt == kDigestAttempts) break;
     std::this_thread::sleep_for(kDigestRetry);
   }
-  return base::fail(base::Error::config(
-      (path.empty() ? std::string("built-in config") : path) + " changed after the daemon read it (daemon read sha256 " +
-      expected + ", the writer reads " + (got.empty() ? std::string("an unparsable file") : "sha256 " + got) +
-      "); send SIGHUP again when the file is complete"));
+  return base::fail(base::Error::config((path.empty() ? std::string("built-in config") : path) +
+                                        " changed after the daemon read it (daemon read sha256 " + expected +
+                                        ", the writer reads " + seen + "); send SIGHUP again when the file is complete"));
 }
 
 // The daemon reloaded (SIGHUP): so do we, from the same file, or keep what we have.

@@ -303,6 +303,12 @@ class WriterHostileTest(unittest.TestCase):
         rc, err = w.finish()
         self.assertEqual(rc, 78, err)  # EX_CONFIG
         self.assertIn("changed after the daemon read it", err)
+        self.work.conf.write_text("no_such_setting_here = 1\n")  # other bytes that do not even load
+        w = Writer(self.work.conf, ["--config-digest", good], expect_ready=False)
+        rc, err = w.finish()
+        self.assertEqual(rc, 78, err)
+        self.assertIn("a file that does not load", err)
+        self.assertIn("no_such_setting_here", err)  # the parse error, with file:line
 
     def test_reload_digest_must_be_hex(self):
         w = self.writer()
