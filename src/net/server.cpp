@@ -232,7 +232,7 @@ class Connection final : public ConnectionBase,
       // buffer lets Asio skip the epoll_ctl re-arm that every async_wait costs (edge-triggered
       // registration, no speculative recv while the socket is known to be drained). Idle
       // connections keep no buffer (10,000 of them must stay small) and wait without one.
-      if (!txn_buffer_) txn_buffer_ = std::make_unique<char[]>(kReadChunk);
+      if (!txn_buffer_) txn_buffer_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
       socket_.async_read_some(asio::buffer(txn_buffer_.get(), kReadChunk),
                               [self = this->shared_from_this()](const asio::error_code& ec, size_t n) {
                                 self->reading_ = false;
