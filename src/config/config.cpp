@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <openssl/evp.h>
+
 #include "config/config_parser.hpp"
 #include "config/settings_builder.hpp"
 #include "config/settings_table.hpp"
@@ -85,6 +87,20 @@ base::Result<ConfigPtr> build(base::Result<ConfigTree> parsed) {
 
 Config::Config(ConfigTree tree, SettingsPtr global, std::vector<std::string> ignored)
     : tree_(std::move(tree)), global_(std::move(global)), ignored_(std::move(ignored)) {}
+
+const std::string& Config::digest() const {
+  std::call_once(digest_once_, [this] {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(tree_.inputs.data(), tree_.inputs.size(), md, &len, EVP_sha256(), nullptr) != 1) return;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < len; ++i) {
+      digest_.push_back(kHex[md[i] >> 4]);
+      digest_.push_back(kHex[md[i] & 15]);
+    }
+  });
+  return digest_;
+}
 
 SettingsPtr Config::resolve(const Filter& filter) const {
   if (tree_.filters.empty()) return global_;

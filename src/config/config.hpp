@@ -56,7 +56,8 @@ class Config {
   const std::string& source_path() const { return tree_.source; }
   // Hex SHA-256 of the bytes this config was parsed from (config_tree.hpp): the privileged
   // writer, which reads the same file itself, checks that it read what the daemon read.
-  const std::string& digest() const { return tree_.digest; }
+  // Computed on first use.
+  const std::string& digest() const;
   // The parsed form, for the doveconf-like dump (config_dump.hpp).
   const ConfigTree& tree() const { return tree_; }
 
@@ -66,6 +67,8 @@ class Config {
   std::vector<std::string> ignored_;
   mutable std::mutex mu_;
   mutable std::map<std::vector<size_t>, SettingsPtr> cache_;  // matching block indices -> snapshot
+  mutable std::once_flag digest_once_;
+  mutable std::string digest_;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

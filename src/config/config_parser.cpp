@@ -13,8 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <openssl/evp.h>
-
 #include "config/dovecot_keys.hpp"
 #include "config/settings_table.hpp"
 
@@ -177,21 +175,8 @@ class Parser {
 
   // Every byte the parse depends on, framed so that moving bytes between files changes it.
   void record_input(std::string_view path, std::string_view bytes) {
-    inputs_ += std::to_string(path.size()) + ":" + std::string(path) + std::to_string(bytes.size()) + ":";
-    inputs_.append(bytes);
-  }
-
-  std::string digest() const {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(inputs_.data(), inputs_.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < len; ++i) {
-      hex.push_back(kHex[md[i] >> 4]);
-      hex.push_back(kHex[md[i] & 15]);
-    }
-    return hex;
+    tree_.inputs += std::to_string(path.size()) + ":" + std::string(path) + std::to_string(bytes.size()) + ":";
+    tree_.inputs.append(bytes);
   }
 
   base::Status parse_text(std::string_view text, const std::string& path, const std::string& display) {
@@ -503,7 +488,6 @@ class Parser {
   std::vector<Frame> stack_;
   std::vector<std::string> include_stack_;
   std::string dir_ = ".";
-  std::string inputs_;
 };
 
 }  // namespace
@@ -514,7 +498,6 @@ base::Result<ConfigTree> parse_config_file(const std::string& path) {
   tree.root.file = path;
   Parser p(tree);
   if (auto st = p.parse_file(path, path); !st) return base::fail(st.error());
-  tree.digest = p.digest();
   return tree;
 }
 
@@ -526,7 +509,6 @@ base::Result<ConfigTree> parse_config_string(std::string_view text, const std::s
   std::string path = name.find('/') == std::string::npos ? "./" + name : name;
   p.record_input(name, text);
   if (auto st = p.parse_text(text, path, name); !st) return base::fail(st.error());
-  tree.digest = p.digest();
   return tree;
 }
 

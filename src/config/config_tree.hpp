@@ -78,9 +78,10 @@ struct ConfigTree {
   Section root;
   std::deque<FilterBlock> filters;  // deque: stable addresses while the parser nests filters
   std::vector<std::string> warnings;  // "file:line: message" for problems that are not fatal
-  // Lower-case hex SHA-256 over every file the parse read (path and bytes, in reading order,
-  // `!include`d and `key = <file` ones too): two processes that parsed the same bytes agree.
-  std::string digest;
+  // Every file the parse read (path and bytes, in reading order, `!include`d and `key = <file`
+  // ones too), framed; Config::digest() hashes it only when asked, so that `dovetail deliver`
+  // never pays for initialising OpenSSL (~5 million instructions, callgrind).
+  std::string inputs;
 };
 
 }  // namespace dovetail::config
