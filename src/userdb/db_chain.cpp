@@ -18,6 +18,12 @@ base::Result<DbRule> parse_rule(const std::string& name, const std::string& text
 
 // The driver's fields with default_fields under them and override_fields over them.
 base::Result<Fields> with_templates(const ChainDb& db, Fields found, const LookupRequest& request) {
+  if (db.default_fields.empty() && db.override_fields.empty()) {  // the usual case: no %vars needed
+    Fields out;
+    out.reserve(found.size());
+    for (auto& [key, value] : found) set_field(out, key, std::move(value));
+    return out;
+  }
   const std::string* home_field = find_field(found, "home");
   auto vars = lookup_vars(request.user, request.service, home_field ? *home_field : "");
   auto out = expand_fields(db.default_fields, vars);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <optional>
 
 #include "base/log.hpp"
 #include "base/unique_fd.hpp"
@@ -188,7 +189,9 @@ base::Result<Fields> PasswdFileDriver::lookup(const LookupRequest& request) {
   }
   auto table = table_for(path);
   if (!table) return base::fail(table.error());
-  return fields_from(**table, request);
+  auto key = key_for(request);
+  if (!key) return base::fail(key.error());
+  return fields_from(**table, *key, request);
 }
 
 std::optional<base::Result<Fields>> PasswdFileDriver::lookup_now(const LookupRequest& request) {
@@ -204,21 +207,25 @@ std::optional<base::Result<Fields>> PasswdFileDriver::lookup_now(const LookupReq
     if (!lock.owns_lock() || !state.loaded || state.checked_at != coarse_second()) return std::nullopt;
     table = state.table;
   }
-  auto key = expand(username_format_, lookup_vars(request.user, request.service, ""));
+  auto key = key_for(request);
   if (!key) return std::nullopt;
   auto it = table->users.find(*key);
   if (it != table->users.end() && role_ == Role::kUserdb &&
       (!is_numeric_id(it->second.uid) || !is_numeric_id(it->second.gid)))
     return std::nullopt;
-  return fields_from(*table, request);
+  return fields_from(*table, *key, request);
 }
 
-base::Result<Fields> PasswdFileDriver::fields_from(const PasswdTable& table, const LookupRequest& request) const {
-  auto key = expand(username_format_, lookup_vars(request.user, request.service, ""));
-  if (!key) return base::fail(key.error());
-  auto it = table.users.find(*key);
+base::Result<std::string> PasswdFileDriver::key_for(const LookupRequest& request) const {
+  if (username_format_ == "%u") return request.user;  // the common case needs no table of variables
+  return expand(username_format_, lookup_vars(request.user, request.service, ""));
+}
+
+base::Result<Fields> PasswdFileDriver::fields_from(const PasswdTable& table, const std::string& key,
+                                                   const LookupRequest& request) const {
+  auto it = table.users.find(key);
   if (it == table.users.end())
-    return base::fail(not_found("passwd-file: unknown user " + *key));
+    return base::fail(not_found("passwd-file: unknown user " + key));
   return role_ == Role::kUserdb ? userdb_fields(it->second, request)
                                 : passdb_fields(it->second, request);
 }
@@ -248,10 +255,11 @@ base::Result<Fields> PasswdFileDriver::userdb_fields(const PasswdEntry& e,
     out.emplace_back("gid", std::to_string(*gid));
   }
   if (!e.home.empty()) out.emplace_back("home", e.home);
-  auto vars = lookup_vars(request.user, request.service, e.home);
+  std::optional<base::VarTable> vars;  // built only for a line that has userdb_ fields
   for (const auto& [key, value] : e.extra) {
     if (!key.starts_with("userdb_")) continue;
-    auto v = expand(value, vars);
+    if (!vars) vars = lookup_vars(request.user, request.service, e.home);
+    auto v = expand(value, *vars);
     if (!v) return base::fail(v.error());
     set_field(out, key.substr(7), std::move(*v));
   }

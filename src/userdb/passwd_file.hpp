@@ -47,7 +47,10 @@ class PasswdFileDriver final : public Driver {
  private:
   PasswdFileDriver() = default;
   base::Result<std::shared_ptr<const PasswdTable>> table_for(const std::string& path);
-  base::Result<Fields> fields_from(const PasswdTable& table, const LookupRequest& request) const;
+  // The key looked up in the file: username_format expanded (the default "%u" is the user).
+  base::Result<std::string> key_for(const LookupRequest& request) const;
+  base::Result<Fields> fields_from(const PasswdTable& table, const std::string& key,
+                                   const LookupRequest& request) const;
   base::Result<Fields> userdb_fields(const PasswdEntry& e, const LookupRequest& request) const;
   base::Result<Fields> passdb_fields(const PasswdEntry& e, const LookupRequest& request) const;
 
