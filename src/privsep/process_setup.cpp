@@ -42,9 +42,13 @@ base::Result<int> spawn_writer(std::vector<base::UniqueFd> child_ends, const std
     // close-on-exec on the target; the high copies close at exec.
     for (size_t i = 0; i < high.size(); ++i)
       if (::dup2(high[i].get(), first + static_cast<int>(i)) < 0) ::_exit(127);
-    const char* argv[] = {"dovetail",      "writer",      "--channel-fd",         fd_arg.c_str(),
-                          "--channels",    count_arg.c_str(), "--config-digest", config_digest.c_str(),
-                          config_path.empty() ? nullptr : "-c", config_path.c_str(), nullptr};
+    const char* argv[] = {"dovetail",
+                          "writer",
+                          "--channel-fd", fd_arg.c_str(),
+                          "--channels", count_arg.c_str(),
+                          "--config-digest", config_digest.c_str(),
+                          config_path.empty() ? nullptr : "-c", config_path.c_str(),
+                          nullptr};
     ::execv(exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
   }
