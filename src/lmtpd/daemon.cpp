@@ -85,6 +85,10 @@ int run_daemon(const DaemonOptions& options) {
     print_err("cannot set no_new_privs: " + st.error().message);
     return EX_OSERR;
   }
+  // Same rule as no_new_privs: before any thread or the writer exists, so all inherit it.
+  // Not fatal: a sandbox that forbids it costs speed, not mail.
+  if (auto st = apply_cpu_policy(options.cpu_policy); !st)
+    print_err("Warning: cannot set the CPU policy, keeping the kernel default: " + st.error().message);
   auto source_r = SettingsSource::load(options.config_path);
   if (!source_r) {
     print_err(source_r.error().message);

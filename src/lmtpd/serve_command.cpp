@@ -17,6 +17,12 @@ void register_serve_command(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--blocking-threads", opts->blocking_threads,
                   "threads for disk and userdb work, i.e. fsyncs in flight (default: 64)")
       ->check(CLI::Range(1u, 4096u));
+  cmd->add_option_function<std::string>(
+         "--cpu-policy",
+         [opts](const std::string& name) { opts->cpu_policy = parse_cpu_policy(name).value_or(CpuPolicy::kBatch); },
+         "Linux scheduling policy of every thread: batch (default: a woken thread does not preempt "
+         "a running one) or normal (SCHED_OTHER)")
+      ->check(CLI::IsMember({"batch", "normal"}));
   cmd->callback([opts, &action] {
     action = [opts] {
       DaemonOptions o = *opts;

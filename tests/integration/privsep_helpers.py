@@ -175,16 +175,17 @@ service lmtp {{
 class Daemon:
     """`dovetail serve -c CONF`, optionally as another user (`setpriv`), stderr captured."""
 
-    def __init__(self, conf: Path, run_as: tuple[int, int] | None = None):
+    def __init__(self, conf: Path, run_as: tuple[int, int] | None = None, args: list[str] = ()):
         self.conf = conf
         self.run_as = run_as
+        self.args = list(args)
         self.lines: list[str] = []
         self.cv = threading.Condition()
         self.proc: subprocess.Popen | None = None
         self.tcp: tuple[str, int] | None = None
 
     def start(self, timeout=20.0):
-        cmd = [tl.dovetail_bin(), "serve", "-c", str(self.conf)]
+        cmd = [tl.dovetail_bin(), "serve", "-c", str(self.conf)] + self.args
         if self.run_as:
             cmd = ["setpriv", f"--reuid={self.run_as[0]}", f"--regid={self.run_as[1]}",
                    "--clear-groups", "--"] + cmd
@@ -294,6 +295,12 @@ def proc_status(pid: int, tid: int | None = None) -> ProcStatus:
         cap_prm=int(fields["CapPrm"], 16),
         cap_bnd=int(fields["CapBnd"], 16),
         no_new_privs=int(fields["NoNewPrivs"]) if "NoNewPrivs" in fields else None)
+
+
+def sched_policy(pid: int, tid: int) -> int:
+    """The thread's Linux scheduling policy: 0 SCHED_OTHER, 3 SCHED_BATCH (proc(5) stat field 41)."""
+    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[41 - 3])
 
 
 def threads_of(pid: int) -> list[int]:
