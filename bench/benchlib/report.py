@@ -167,6 +167,25 @@ def markdown(doc, png_name):
         for t in fl.get("results", []):
             o.append(f"| {t['threads']} | {t['ops_per_s']:.0f} |")
         o.append("")
+        tf = fl.get("tmpfile")
+        if tf:
+            o += ["The same chain as Dovetail runs it (anonymous `O_TMPFILE` file, fsync, linked into `new/`, "
+                  "fsync `new/`), with the process's CPU per chain:", "",
+                  "| threads | per s | CPU ms per chain |", "|---|---|---|"]
+            for t in tf.get("results", []):
+                o.append(f"| {t['threads']} | {t['ops_per_s']:.0f} | {t['cpu_ms_per_op']:.3f} |")
+            o.append("")
+    floor = [f for f in doc.get("floor") or [] if f.get("ok")]
+    if floor:
+        o += ["### The protocol floor (bench/null_lmtp: answers every command, stores nothing)", "",
+              "The same smtp-source load against a one-thread server that only reads commands, answers "
+              "them and finds the end of DATA: what the client and the loopback conversation cost on "
+              "this machine before any server does any work. No LMTP server can be faster here.", "",
+              "| workload | deliv/s | server CPU ms/dlv | client CPU ms/msg |", "|---|---|---|---|"]
+        for f in floor:
+            o.append(f"| {f['workload']} | {f['deliv_per_s']:.0f} | {f['cpu_ms_per_deliv']:.4f} | "
+                     f"{f['client_ms_per_msg']:.3f} |")
+        o.append("")
     o += ["### Throughput, CPU and memory", "",
           f"Deliveries/s = messages × recipients / wall time. CPU = server CPU (cgroup, all processes) "
           f"per recipient-delivery. Paired ratios are per round (same minute), then median [min..max].", ""]
@@ -229,6 +248,7 @@ def markdown(doc, png_name):
           "sudo bench/profile callgrind   # user-space instructions per delivery (valgrind)",
           "sudo bench/profile perf --server dovetail   # cpu-clock profile + perf stat per delivery",
           "build/release/bench/fsync_limit --dir /var/tmp/x   # the physical limit",
+          "build/release/bench/null_lmtp 2525 &          # the protocol floor (stores nothing)",
           "build/release/bench/dovetail_micro             # microbenchmarks", "```", "",
           f"This run: `{' '.join(m['argv'])}`", "", END]
     return "\n".join(o)

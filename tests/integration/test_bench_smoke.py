@@ -13,6 +13,8 @@ from dovetail_testlib import requires
 
 SOURCE = os.environ.get("DOVETAIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("DOVETAIL_BIN", "")
+NULL_LMTP = os.path.join(os.environ.get("DOVETAIL_BUILD_DIR", os.path.join(SOURCE, "build", "release")),
+                         "bench", "null_lmtp")
 
 
 def why_not_runnable():
@@ -38,7 +40,7 @@ class BenchSmoke(unittest.TestCase):
         cls.proc = subprocess.run(
             [sys.executable, os.path.join(SOURCE, "bench", "run"), "--smoke", "--no-build",
              "--dovetail", BIN, "--json", cls.json_path, "--out", os.path.join(cls.tmp, "PERFORMANCE.md"),
-             "--workdir-base", cls.tmp],
+             "--workdir-base", cls.tmp, "--null-lmtp", NULL_LMTP if os.access(NULL_LMTP, os.X_OK) else ""],
             capture_output=True, text=True, timeout=300)
         with open(cls.json_path) as f:
             cls.doc = json.load(f)
@@ -63,6 +65,18 @@ class BenchSmoke(unittest.TestCase):
                 self.assertEqual(r["problems"], [])
                 if r["workload"] != "idle" or r.get("idle_served"):
                     self.assertEqual(r["found"], r["deliveries"])
+
+    @requires(os.access(NULL_LMTP, os.X_OK), "bench/null_lmtp not built")
+    def test_protocol_floor_measured_for_every_delivery_workload(self):
+        floor = {f["workload"]: f for f in self.doc["floor"]}
+        for w in self.doc["workloads"]:
+            if w == "idle":
+                continue
+            with self.subTest(workload=w):
+                self.assertIn(w, floor)
+                self.assertEqual(floor[w]["problems"], [], "smtp-source got every answer it expected")
+                self.assertTrue(floor[w]["ok"])
+                self.assertGreater(floor[w]["deliv_per_s"], 0)
 
     def test_report_written(self):
         with open(os.path.join(self.tmp, "PERFORMANCE.md")) as f:
