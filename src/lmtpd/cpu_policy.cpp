@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <string>
 
 namespace dovetail::lmtpd {
 

@@ -2,11 +2,11 @@
 //
 // Purpose: delivery is throughput work. Under SCHED_BATCH a thread of ours that wakes up
 // (an fsync finished, a client's command arrived) does not preempt whatever runs on that
-// core: it runs when the current task sleeps or its slice ends. Every thread woken by a
-// finished fsync used to preempt an event thread in the middle of a reply, and on a busy
-// box those involuntary switches were a large part of the server's CPU per delivery
-// (docs/PERFORMANCE.md, "Scheduling policy"). Priority (nice) is unchanged; an idle core
-// still runs a woken thread at once. `normal` keeps the kernel default (SCHED_OTHER).
+// core: it runs when the current task sleeps or its slice ends. A writer thread woken by a
+// finished fsync used to preempt an event thread in the middle of a reply; a context switch
+// costs ~10 µs on the guests we measure on (decision 0008, docs/PERFORMANCE.md "Where the
+// rest goes"). Priority (nice) is unchanged; an idle core still runs a woken thread at
+// once. `normal` keeps the kernel default (SCHED_OTHER).
 // Depends on: base, POSIX sched. Error contract: apply_cpu_policy returns an Error value.
 // Threading: call before any other thread exists: the policy is per thread and inherited
 // by threads and processes created afterwards (the privileged writer included).
