@@ -1,7 +1,7 @@
 """`dovetail serve --cpu-policy`: every thread of every Dovetail process — the network
 process's event and blocking-pool threads and the privileged writer's channel threads —
-runs under SCHED_BATCH by default (a woken thread does not preempt a running one; see
-docs/PERFORMANCE.md), and under the kernel default with `--cpu-policy normal`. Mail is
+runs under SCHED_BATCH by default (a woken thread does not preempt a running one; decision
+0008), and under the kernel default with `--cpu-policy normal`. Mail is
 delivered either way. Read from /proc, as `chrt -p` would show it."""
 
 from __future__ import annotations
