@@ -57,6 +57,10 @@ int64_t RealFs::copy_range(int in_fd, uint64_t in_offset, int out_fd, size_t len
 int RealFs::fsync(int fd) {
   return retry([&] { return ::fsync(fd); });
 }
+int RealFs::syncfs(int fd) {
+  return retry([&] { return ::syncfs(fd); });
+}
+
 int RealFs::fchown(int fd, uid_t uid, gid_t gid) {
   return retry([&] { return ::fchown(fd, uid, gid); });
 }

@@ -33,6 +33,8 @@ class Fs {
   // copy_file_range from in_fd at in_offset to out_fd's current position.
   virtual int64_t copy_range(int in_fd, uint64_t in_offset, int out_fd, size_t len) = 0;
   virtual int fsync(int fd) = 0;
+  // syncfs(2): writes back everything dirty on fd's filesystem (see shared_sync.hpp).
+  virtual int syncfs(int fd) = 0;
   virtual int fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual int fstat(int fd, struct stat* out) = 0;
   virtual int close(int fd) = 0;
@@ -51,6 +53,7 @@ class RealFs final : public Fs {
   int64_t pread(int fd, void* out, size_t len, uint64_t offset) override;
   int64_t copy_range(int in_fd, uint64_t in_offset, int out_fd, size_t len) override;
   int fsync(int fd) override;
+  int syncfs(int fd) override;
   int fchown(int fd, uid_t uid, gid_t gid) override;
   int fstat(int fd, struct stat* out) override;
   int close(int fd) override;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 
 #include "storage/folder_name.hpp"
@@ -297,6 +298,52 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Bo
   return final_name;
 }
 
+// The distinct new/ directories holding a saved copy, in target order.
+struct DirToSync {
+  size_t first;  // a target whose box holds the directory's fd
+  std::string path;
+  dev_t dev = 0;
+  bool synced = false;
+};
+
+// Makes the links of this batch durable: new/ directories sharing a filesystem with at
+// least kSharedSyncMinDirs-1 others get one SharedSync; the rest, and any whose shared
+// sync failed, their own fsync. A directory that cannot be synced takes its copies back.
+void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, const std::vector<std::string>& names,
+                   std::vector<SaveResult>& results) {
+  std::vector<DirToSync> dirs;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i]) continue;
+    std::string dir = boxes[i].path + "/new";
+    if (std::none_of(dirs.begin(), dirs.end(), [&](const DirToSync& d) { return d.path == dir; }))
+      dirs.push_back({i, std::move(dir)});
+  }
+  if (dirs.size() >= MaildirWriter::kSharedSyncMinDirs) {
+    std::map<dev_t, std::vector<size_t>> by_dev;
+    for (size_t k = 0; k < dirs.size(); ++k) {
+      struct stat st {};
+      if (fs.fstat(boxes[dirs[k].first].neu.get(), &st) == 0) by_dev[st.st_dev].push_back(k);
+    }
+    for (const auto& [dev, members] : by_dev) {
+      if (members.size() < MaildirWriter::kSharedSyncMinDirs) continue;
+      if (shared.sync(fs, boxes[dirs[members.front()].first].neu.get(), dev) != 0) continue;  // fsync each below
+      for (size_t k : members) dirs[k].synced = true;
+    }
+  }
+  for (const auto& d : dirs) {
+    if (d.synced) continue;
+    int s = fs.fsync(boxes[d.first].neu.get());
+    if (s == 0) continue;
+    SaveError err = classify_errno(-s, "fsync(" + d.path + ")");
+    for (size_t j = d.first; j < results.size(); ++j) {
+      if (results[j] && boxes[j].path + "/new" == d.path) {
+        fs.unlink_at(boxes[j].neu.get(), names[j].c_str());
+        results[j] = Fail(err);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 base::Result<FsyncMode> parse_fsync_mode(std::string_view setting) {
@@ -371,26 +418,7 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
   }
 
   // Durability of the directory entries, once per distinct new/; only then Saved.
-  if (mode_ != FsyncMode::kNever) {
-    std::vector<std::string> synced;
-    for (size_t i = 0; i < targets.size(); ++i) {
-      if (!results[i]) continue;
-      std::string dir = boxes[i].path + "/new";
-      if (std::find(synced.begin(), synced.end(), dir) != synced.end()) continue;
-      int s = fs.fsync(boxes[i].neu.get());
-      if (s == 0) {
-        synced.push_back(dir);
-        continue;
-      }
-      SaveError err = classify_errno(-s, "fsync(" + dir + ")");
-      for (size_t j = i; j < targets.size(); ++j) {
-        if (results[j] && boxes[j].path + "/new" == dir) {
-          fs.unlink_at(boxes[j].neu.get(), names[j].c_str());
-          results[j] = Fail(err);
-        }
-      }
-    }
-  }
+  if (mode_ != FsyncMode::kNever) sync_new_dirs(fs, *shared_sync_, boxes, names, results);
   return results;
 }
 

@@ -9,7 +9,8 @@
 // Steps per copy (COMPAT.md item 9): create `tmp/<base>` with O_EXCL, write headers + body
 // (copy_file_range/pread for a file-backed body: a big body never sits in RAM), fsync it
 // (mail_fsync != never), rename to `new/<base>,S=<size>,W=<vsize>`, fsync new/ (!= never);
-// only then is the target reported Saved. Missing Maildir directories (the root, cur/new/tmp,
+// only then is the target reported Saved. A delivery into kSharedSyncMinDirs or more new/
+// directories on one filesystem replaces their fsyncs by one SharedSync (same guarantee). Missing Maildir directories (the root, cur/new/tmp,
 // a folder with `maildirfolder`) are created on first delivery; the hot path does no
 // directory scans and creates/deletes no extra files.
 // Folders: MailboxRequest::name goes through resolve_folder() (invalid names → INBOX); a
@@ -38,6 +39,7 @@
 #include "storage/fs.hpp"
 #include "storage/mail_location.hpp"
 #include "storage/save_error.hpp"
+#include "storage/shared_sync.hpp"
 
 namespace dovetail::storage {
 
@@ -84,8 +86,13 @@ using SaveResult = base::Expected<Saved, SaveError>;
 
 class MaildirWriter {
  public:
-  explicit MaildirWriter(FsyncMode mode, Fs& fs = real_fs(), CopyMode copies = CopyMode::kHardLink)
-      : mode_(mode), copies_(copies), fs_(&fs) {}
+  explicit MaildirWriter(FsyncMode mode, Fs& fs = real_fs(), CopyMode copies = CopyMode::kHardLink,
+                         SharedSync& shared_sync = SharedSync::process())
+      : mode_(mode), copies_(copies), fs_(&fs), shared_sync_(&shared_sync) {}
+
+  // From this many new/ directories on one filesystem, one delivery's links are made durable
+  // by a shared filesystem sync instead of one fsync per directory (decision 0009).
+  static constexpr size_t kSharedSyncMinDirs = 3;
 
   // `headers` are prepended verbatim (stored form: LF line endings).
   [[nodiscard]] SaveResult save(const mail::Spool& spool, std::string_view headers,
@@ -102,6 +109,7 @@ class MaildirWriter {
   FsyncMode mode_;
   CopyMode copies_;
   Fs* fs_;
+  SharedSync* shared_sync_;
 };
 
 }  // namespace dovetail::storage

@@ -58,6 +58,10 @@ class FailingFs final : public storage::Fs {
     if (op_ == Op::kFsync) return -err_;
     return real().fsync(fd);
   }
+  int syncfs(int fd) override {
+    if (op_ == Op::kFsync) return -err_;
+    return real().syncfs(fd);
+  }
   int fchown(int fd, uid_t u, gid_t g) override { return real().fchown(fd, u, g); }
   int fstat(int fd, struct stat* st) override { return real().fstat(fd, st); }
   int close(int fd) override { return real().close(fd); }

@@ -22,13 +22,13 @@ using test::memory_body;
 
 enum class Op {
   kOpenCreate, kMkdir, kRename, kLink, kWrite, kPread, kCopyRange, kFsyncFile, kFsyncDir, kFchown, kClose,
-  kOpenExisting, kFstat,
+  kOpenExisting, kFstat, kSyncfs,
 };
 
 const char* op_name(Op op) {
   static const char* names[] = {"open(O_CREAT)", "mkdir", "rename", "link", "write", "pread",
                                 "copy_file_range", "fsync(file)", "fsync(dir)", "fchown", "close",
-                                "open(existing)", "fstat"};
+                                "open(existing)", "fstat", "syncfs"};
   return names[static_cast<int>(op)];
 }
 
@@ -73,6 +73,7 @@ class FaultFs final : public Fs {
     ::fstat(fd, &st);
     return hit(S_ISDIR(st.st_mode) ? Op::kFsyncDir : Op::kFsyncFile) ? -err_ : real_.fsync(fd);
   }
+  int syncfs(int fd) override { return hit(Op::kSyncfs) ? -err_ : real_.syncfs(fd); }
   int fchown(int fd, uid_t u, gid_t g) override { return hit(Op::kFchown) ? -err_ : real_.fchown(fd, u, g); }
   int fstat(int fd, struct stat* st) override { return hit(Op::kFstat) ? -err_ : real_.fstat(fd, st); }
   int close(int fd) override {
@@ -161,6 +162,7 @@ TEST_P(StorageFault, FailsCleanly) {
       int64_t pread(int f, void* b, size_t n, uint64_t o) override { return inner.pread(f, b, n, o); }
       int64_t copy_range(int, uint64_t, int, size_t) override { return -EXDEV; }
       int fsync(int f) override { return inner.fsync(f); }
+      int syncfs(int f) override { return inner.syncfs(f); }
       int fchown(int f, uid_t u, gid_t g) override { return inner.fchown(f, u, g); }
       int fstat(int f, struct stat* st) override { return inner.fstat(f, st); }
       int close(int f) override { return inner.close(f); }
@@ -268,6 +270,68 @@ TEST(StorageFaultBatch, FailedNewDirFsyncRemovesTheVisibleEntry) {
   ASSERT_FALSE(rs[1]);
   EXPECT_EQ(list_dir(a.str() + "/Maildir/new").size(), 2u);
   EXPECT_EQ(list_dir(b.str() + "/Maildir/new").size(), 1u);
+}
+
+// Three or more new/ directories share one filesystem sync (decision 0009). When it fails,
+// each directory gets its own fsync, which decides alone: here all succeed.
+TEST(StorageFaultBatch, FailedSharedSyncFallsBackToEachDirectory) {
+  testlib::TempDir a, b, c;
+  FaultFs ffs;
+  SharedSync shared;
+  MaildirWriter writer(FsyncMode::kOptimized, ffs, CopyMode::kHardLink, shared);
+  UserTarget alice = make_user(a.str() + "/Maildir"), bob = make_user(b.str() + "/Maildir"),
+             carol = make_user(c.str() + "/Maildir");
+  std::vector<SaveTarget> targets = {{&alice, {}}, {&bob, {}}, {&carol, {}}};
+  ffs.arm(Op::kSyncfs, EIO);
+  auto rs = writer.save_batch(memory_body(kBody), "", targets);
+  EXPECT_TRUE(ffs.fired());
+  for (auto& r : rs) ASSERT_TRUE(r) << r.error().log_reason;
+  for (const auto* d : {&a, &b, &c}) EXPECT_EQ(list_dir(d->str() + "/Maildir/new").size(), 1u);
+}
+
+// FaultFs with syncfs always failing: one more fault on top of the armed one.
+struct SyncfsAlwaysFails final : Fs {
+  FaultFs& inner;
+  explicit SyncfsAlwaysFails(FaultFs& f) : inner(f) {}
+  int open_at(int d, const char* p, int f, mode_t m) override { return inner.open_at(d, p, f, m); }
+  int mkdir_at(int d, const char* p, mode_t m) override { return inner.mkdir_at(d, p, m); }
+  int rename_at(int a, const char* b, int cc, const char* e) override { return inner.rename_at(a, b, cc, e); }
+  int link_at(int a, const char* b, int cc, const char* e) override { return inner.link_at(a, b, cc, e); }
+  int link_file(int f, int cc, const char* e) override { return inner.link_file(f, cc, e); }
+  int unlink_at(int d, const char* p) override { return inner.unlink_at(d, p); }
+  int64_t write(int f, const void* b, size_t n) override { return inner.write(f, b, n); }
+  int64_t pread(int f, void* b, size_t n, uint64_t o) override { return inner.pread(f, b, n, o); }
+  int64_t copy_range(int i, uint64_t o, int out, size_t n) override { return inner.copy_range(i, o, out, n); }
+  int fsync(int f) override { return inner.fsync(f); }
+  int syncfs(int) override { return -EIO; }
+  int fchown(int f, uid_t u, gid_t g) override { return inner.fchown(f, u, g); }
+  int fstat(int f, struct stat* st) override { return inner.fstat(f, st); }
+  int close(int f) override { return inner.close(f); }
+};
+
+// ... and when the fallback fsync of one directory fails too, only that recipient fails and
+// its entry is gone; the others are saved.
+TEST(StorageFaultBatch, FailedSharedSyncAndDirectoryFsyncFailOnlyThatRecipient) {
+  testlib::TempDir a, b, c;
+  FaultFs ffs;
+  SyncfsAlwaysFails fs(ffs);
+  SharedSync shared;
+  MaildirWriter writer(FsyncMode::kOptimized, fs, CopyMode::kHardLink, shared);
+  UserTarget alice = make_user(a.str() + "/Maildir"), bob = make_user(b.str() + "/Maildir"),
+             carol = make_user(c.str() + "/Maildir");
+  std::vector<SaveTarget> targets = {{&alice, {}}, {&bob, {}}, {&carol, {}}};
+  for (auto* u : {&alice, &bob, &carol})  // the Maildirs exist: only the delivery's fsyncs count
+    ASSERT_TRUE(MaildirWriter(FsyncMode::kNever).save(memory_body(kBody), "", *u, MailboxRequest{}));
+  ffs.arm(Op::kFsyncDir, EIO, 2);  // the fallback's fsyncs run in target order: bob's new/
+  auto rs = writer.save_batch(memory_body(kBody), "", targets);
+  EXPECT_TRUE(ffs.fired());
+  ASSERT_TRUE(rs[0]);
+  ASSERT_FALSE(rs[1]);
+  EXPECT_EQ(rs[1].error().kind, K::kTemp);
+  ASSERT_TRUE(rs[2]);
+  EXPECT_EQ(list_dir(a.str() + "/Maildir/new").size(), 2u);
+  EXPECT_EQ(list_dir(b.str() + "/Maildir/new").size(), 1u);
+  EXPECT_EQ(list_dir(c.str() + "/Maildir/new").size(), 2u);
 }
 
 TEST(StorageFaultSubscribe, FailedSubscribeStillDeliversWithWarning) {

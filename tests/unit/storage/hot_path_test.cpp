@@ -15,6 +15,7 @@
 namespace dovetail::storage {
 namespace {
 
+using test::list_dir;
 using test::make_user;
 using test::memory_body;
 
@@ -40,6 +41,7 @@ class CountingFs final : public Fs {
     return ++calls["copy_range"], real_.copy_range(i, o, out, n);
   }
   int fsync(int fd) override { return ++calls["fsync"], real_.fsync(fd); }
+  int syncfs(int fd) override { return ++calls["syncfs"], real_.syncfs(fd); }
   int fchown(int fd, uid_t u, gid_t g) override { return ++calls["fchown"], real_.fchown(fd, u, g); }
   int fstat(int fd, struct stat* st) override { return ++calls["fstat"], real_.fstat(fd, st); }
   int close(int fd) override { return ++calls["close"], real_.close(fd); }
@@ -79,7 +81,8 @@ TEST(HotPath, FullMailboxCostsTheSameCallsAsAnEmptyOne) {
 TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
   testlib::TempDir tmp;
   CountingFs cfs;
-  MaildirWriter writer(FsyncMode::kOptimized, cfs);
+  SharedSync shared;
+  MaildirWriter writer(FsyncMode::kOptimized, cfs, CopyMode::kHardLink, shared);
   std::vector<UserTarget> users;
   for (int i = 0; i < 5; ++i) users.push_back(make_user(tmp.str() + "/u" + std::to_string(i)));
   std::vector<SaveTarget> targets;
@@ -91,7 +94,50 @@ TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
   EXPECT_EQ(cfs.calls["create"], 1);
   EXPECT_EQ(cfs.calls["link"], 4);
   EXPECT_EQ(cfs.calls["unlink"], 0);
-  EXPECT_EQ(cfs.calls["fsync"], 1 + 5);  // the file, then each new/ once
+  // Five new/ on one filesystem: the file's fsync, then one shared filesystem sync
+  // (syncfs + the fsync that flushes after it) instead of five directory fsyncs.
+  EXPECT_EQ(cfs.calls["syncfs"], 1);
+  EXPECT_EQ(cfs.calls["fsync"], 1 + 1);
+  EXPECT_EQ(shared.syncs_run(), 2u);
+}
+
+// Below kSharedSyncMinDirs each new/ gets its own fsync (cheaper there: decision 0009); from
+// it on, one filesystem sync covers them all. Every copy is in new/ either way.
+TEST(HotPath, FewDirectoriesAreFsyncedManyShareOneFilesystemSync) {
+  for (size_t n = 1; n <= 4; ++n) {
+    testlib::TempDir tmp;
+    CountingFs cfs;
+    SharedSync shared;
+    MaildirWriter writer(FsyncMode::kOptimized, cfs, CopyMode::kHardLink, shared);
+    std::vector<UserTarget> users;
+    for (size_t i = 0; i < n; ++i) users.push_back(make_user(tmp.str() + "/u" + std::to_string(i)));
+    std::vector<SaveTarget> targets;
+    for (const auto& u : users) targets.push_back({&u, {}});
+    ASSERT_TRUE(writer.save_batch(memory_body("b\n"), "", targets)[0]);
+    cfs.calls.clear();
+    auto rs = writer.save_batch(memory_body("b\n"), "", targets);
+    for (auto& r : rs) ASSERT_TRUE(r);
+    const bool shares = n >= MaildirWriter::kSharedSyncMinDirs;
+    EXPECT_EQ(cfs.calls["syncfs"], shares ? 1 : 0) << n;
+    EXPECT_EQ(cfs.calls["fsync"], 1 + (shares ? 1 : static_cast<int>(n))) << n;
+    for (const auto& u : users) EXPECT_EQ(list_dir(u.location.root + "/new").size(), 2u) << n;
+  }
+}
+
+// Five recipients, two of them in one Maildir (a user and an alias of it): three distinct
+// new/ directories, still one shared sync.
+TEST(HotPath, TheThresholdCountsDistinctDirectories) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  SharedSync shared;
+  MaildirWriter writer(FsyncMode::kOptimized, cfs, CopyMode::kHardLink, shared);
+  UserTarget a = make_user(tmp.str() + "/a"), b = make_user(tmp.str() + "/b");
+  std::vector<SaveTarget> two_dirs = {{&a, {}}, {&b, {}}, {&a, {}}, {&b, {}}};
+  ASSERT_TRUE(writer.save_batch(memory_body("b\n"), "", two_dirs)[0]);
+  cfs.calls.clear();
+  for (auto& r : writer.save_batch(memory_body("b\n"), "", two_dirs)) ASSERT_TRUE(r);
+  EXPECT_EQ(cfs.calls["syncfs"], 0);
+  EXPECT_EQ(cfs.calls["fsync"], 1 + 2);
 }
 
 TEST(HotPath, WithoutTmpfileTheClassicTmpNameAndRenameAreUsed) {
