@@ -4,16 +4,21 @@
 // fsync new/" sequences per second the filesystem under --dir sustains, with 1 and with
 // 64 threads (each thread its own tmp/ + new/, like separate mailboxes). --tmpfile does the
 // same with an anonymous file (O_TMPFILE in tmp/, linked into new/), as Dovetail's writer
-// does; both print the process's CPU per sequence (getrusage), the floor a server pays. No LMTP server can
+// does; both print the process's CPU per sequence (getrusage), the floor a server pays, and the
+// whole machine's (/proc/stat: kernel flusher threads included). No LMTP server can
 // durably deliver faster than this; bench/run prints it beside the servers' figures.
+// --links N (with --tmpfile): one file per sequence, linked into N mailboxes' new/ (a message
+// for N recipients); each new/ is fsynced, or with --shared-sync all N are covered by
+// Dovetail's own storage::SharedSync (one syncfs + flush shared by the threads; decision 0009).
 // Output: one JSON object on stdout. Files are never deleted while measuring (mass deletes
 // slow later inode allocation on journal-less ext4); they stay until --dir is removed.
-// Depends on: std + POSIX only. Not part of the server: errors go to stderr, exit 1.
+// Depends on: std + POSIX, and dovetail_storage for --shared-sync. Not part of the server: errors go to stderr, exit 1.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -24,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "storage/shared_sync.hpp"
+
 namespace {
 
 struct Options {
@@ -32,6 +39,8 @@ struct Options {
   double seconds = 3.0;
   size_t size = 4096;
   bool tmpfile = false;
+  int links = 1;
+  bool shared_sync = false;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -57,8 +66,29 @@ bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, const st
   return ::close(fd) == 0 && ok && ::fsync(new_fd) == 0;
 }
 
+// One file into every new/ of new_fds: written and synced once, linked into each, then the
+// directories made durable one fsync each or by one shared filesystem sync.
+bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, const std::string& payload,
+                    bool shared) {
+  const int fd = ::openat(new_fds[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size()) && ::fsync(fd) == 0;
+  for (size_t i = 0; ok && i < new_fds.size(); ++i)
+    ok = ::linkat(fd, "", new_fds[i], name.c_str(), AT_EMPTY_PATH) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) return false;
+  if (shared) {
+    struct stat st {};
+    return ::fstat(new_fds[0], &st) == 0 &&
+           dovetail::storage::SharedSync::process().sync(dovetail::storage::real_fs(), new_fds[0], st.st_dev) == 0;
+  }
+  for (int d : new_fds)
+    if (::fsync(d) != 0) return false;
+  return true;
+}
+
 void worker(const std::string& root, int id, const std::string& payload, const std::atomic<bool>& stop,
-            std::atomic<long>& done, std::atomic<bool>& failed, bool anonymous) {
+            std::atomic<long>& done, std::atomic<bool>& failed, bool anonymous, int links, bool shared) {
   const std::string box = root + "/" + std::to_string(id);
   make_dir(box);
   make_dir(box + "/tmp");
@@ -66,11 +96,20 @@ void worker(const std::string& root, int id, const std::string& payload, const s
   const int new_fd = ::open((box + "/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   const int tmp_fd = ::open((box + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (new_fd < 0 || tmp_fd < 0) die("open new/ or tmp/");
+  std::vector<int> new_fds{new_fd};
+  for (int k = 1; k < links; ++k) {
+    const std::string other = box + "-" + std::to_string(k);
+    make_dir(other);
+    make_dir(other + "/new");
+    new_fds.push_back(::open((other + "/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (new_fds.back() < 0) die("open " + other + "/new");
+  }
   long n = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     const std::string name = std::to_string(id) + "." + std::to_string(n);
     if (anonymous) {
-      if (!deliver_anonymous(tmp_fd, new_fd, name, payload)) {
+      if (!(links > 1 || shared ? deliver_linked(new_fds, name, payload, shared)
+                                : deliver_anonymous(tmp_fd, new_fd, name, payload))) {
         std::perror("fsync_limit: delivery (O_TMPFILE)");
         failed = true;
         break;
@@ -91,7 +130,7 @@ void worker(const std::string& root, int id, const std::string& payload, const s
     ++n;
     done.fetch_add(1, std::memory_order_relaxed);
   }
-  ::close(new_fd);
+  for (int d : new_fds) ::close(d);
   ::close(tmp_fd);
 }
 
@@ -102,8 +141,21 @@ double cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-double measure(const Options& opt, int threads, long& ops, double& cpu) {
-  const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads);
+// All cores' busy time (user, nice, system, irq, softirq), in seconds.
+double machine_busy_seconds() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return 0;
+  unsigned long long v[7] = {};
+  const int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                              &v[5], &v[6]);
+  std::fclose(f);
+  if (got != 7) return 0;
+  return static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6]) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double measure(const Options& opt, int threads, long& ops, double& cpu, double& machine) {
+  const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads) + "x" +
+                           std::to_string(opt.links) + (opt.shared_sync ? "s" : "");
   make_dir(root);
   const std::string payload(opt.size, 'x');
   std::atomic<bool> stop{false}, failed{false};
@@ -111,9 +163,10 @@ double measure(const Options& opt, int threads, long& ops, double& cpu) {
   std::vector<std::thread> pool;
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
+  const double busy0 = machine_busy_seconds();
   for (int i = 0; i < threads; ++i)
     pool.emplace_back(worker, root, i, std::cref(payload), std::cref(stop), std::ref(done), std::ref(failed),
-                      opt.tmpfile);
+                      opt.tmpfile, opt.links, opt.shared_sync);
   std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
   stop = true;
   for (auto& t : pool) t.join();
@@ -121,6 +174,7 @@ double measure(const Options& opt, int threads, long& ops, double& cpu) {
   if (failed) std::exit(1);
   ops = done.load();
   cpu = cpu_seconds() - cpu0;
+  machine = machine_busy_seconds() - busy0;
   return static_cast<double>(ops) / secs;
 }
 
@@ -139,6 +193,10 @@ int main(int argc, char** argv) {
       opt.size = static_cast<size_t>(std::atol(argv[++i]));
     } else if (a == "--tmpfile") {
       opt.tmpfile = true;
+    } else if (a == "--links" && has_value) {
+      opt.links = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--shared-sync") {
+      opt.shared_sync = true;
     } else if (a == "--threads" && has_value) {
       opt.threads.clear();
       for (const char* p = argv[++i]; *p != '\0';) {
@@ -149,7 +207,8 @@ int main(int argc, char** argv) {
       }
     } else {
       std::fprintf(stderr,
-                   "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n");
+                   "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n"
+                   "                   [--links N] [--shared-sync]   (both imply --tmpfile)\n");
       return 2;
     }
   }
@@ -157,15 +216,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fsync_limit: --dir is required (on the mail root's filesystem)\n");
     return 2;
   }
+  if (opt.links > 1 || opt.shared_sync) opt.tmpfile = true;
   make_dir(opt.dir);
-  std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"results\": [",
-              opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false");
+  std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"links\": %d, "
+              "\"shared_sync\": %s, \"results\": [",
+              opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false", opt.links,
+              opt.shared_sync ? "true" : "false");
   for (size_t i = 0; i < opt.threads.size(); ++i) {
     long ops = 0;
-    double cpu = 0;
-    const double rate = measure(opt, opt.threads[i], ops, cpu);
-    std::printf("%s{\"threads\": %d, \"ops\": %ld, \"ops_per_s\": %.1f, \"cpu_ms_per_op\": %.3f}", i ? ", " : "",
-                opt.threads[i], ops, rate, ops > 0 ? cpu * 1000.0 / static_cast<double>(ops) : 0.0);
+    double cpu = 0, machine = 0;
+    const double rate = measure(opt, opt.threads[i], ops, cpu, machine);
+    const double per = ops > 0 ? 1000.0 / static_cast<double>(ops) : 0.0;
+    std::printf("%s{\"threads\": %d, \"ops\": %ld, \"ops_per_s\": %.1f, \"cpu_ms_per_op\": %.3f, "
+                "\"machine_ms_per_op\": %.3f}",
+                i ? ", " : "", opt.threads[i], ops, rate, cpu * per, machine * per);
     std::fflush(stdout);
   }
   std::printf("]}\n");
