@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <cerrno>
 
 #include "storage/folder_name.hpp"
@@ -302,7 +303,6 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Bo
 struct DirToSync {
   size_t first;  // a target whose box holds the directory's fd
   std::string path;
-  dev_t dev = 0;
   bool synced = false;
 };
 
@@ -310,7 +310,7 @@ struct DirToSync {
 // least kSharedSyncMinDirs-1 others get one SharedSync; the rest, and any whose shared
 // sync failed, their own fsync. A directory that cannot be synced takes its copies back.
 void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, const std::vector<std::string>& names,
-                   std::vector<SaveResult>& results) {
+                   const std::vector<size_t>& copy_of, std::vector<SaveResult>& results) {
   std::vector<DirToSync> dirs;
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) continue;
@@ -320,9 +320,15 @@ void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, cons
   }
   if (dirs.size() >= MaildirWriter::kSharedSyncMinDirs) {
     std::map<dev_t, std::vector<size_t>> by_dev;
+    std::map<size_t, std::optional<dev_t>> dev_of_source;  // one fstat per written copy
     for (size_t k = 0; k < dirs.size(); ++k) {
-      struct stat st {};
-      if (fs.fstat(boxes[dirs[k].first].neu.get(), &st) == 0) by_dev[st.st_dev].push_back(k);
+      const size_t source = copy_of[dirs[k].first];
+      auto [known, fresh] = dev_of_source.try_emplace(source);
+      if (fresh) {
+        struct stat st {};
+        if (fs.fstat(boxes[source].neu.get(), &st) == 0) known->second = st.st_dev;
+      }
+      if (known->second) by_dev[*known->second].push_back(k);
     }
     for (const auto& [dev, members] : by_dev) {
       if (members.size() < MaildirWriter::kSharedSyncMinDirs) continue;
@@ -370,6 +376,10 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
   std::vector<OpenBox> boxes(targets.size());
   std::vector<std::string> names(targets.size());
   std::vector<size_t> sources;  // indexes of targets holding a written copy
+  // The target whose file each copy is (itself when written, else the one it links to): a
+  // hard link exists only within one mounted filesystem, so a linked copy's new/ shares its
+  // source's filesystem and needs no fstat to know it.
+  std::vector<size_t> copy_of(targets.size());
   results.reserve(targets.size());
 
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -396,6 +406,7 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
       int r = fs.link_at(boxes[*src].neu.get(), names[*src].c_str(), box.neu.get(), name.c_str());
       if (r == 0) {
         names[i] = name;
+        copy_of[i] = *src;
         saved.hard_link = true;
         saved.path = box.path + "/new/" + name;
         results.emplace_back(std::move(saved));
@@ -413,12 +424,13 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
     }
     names[i] = *written;
     saved.path = box.path + "/new/" + names[i];
+    copy_of[i] = i;
     sources.push_back(i);
     results.emplace_back(std::move(saved));
   }
 
   // Durability of the directory entries, once per distinct new/; only then Saved.
-  if (mode_ != FsyncMode::kNever) sync_new_dirs(fs, *shared_sync_, boxes, names, results);
+  if (mode_ != FsyncMode::kNever) sync_new_dirs(fs, *shared_sync_, boxes, names, copy_of, results);
   return results;
 }
 

@@ -99,6 +99,9 @@ TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
   EXPECT_EQ(cfs.calls["syncfs"], 1);
   EXPECT_EQ(cfs.calls["fsync"], 1 + 1);
   EXPECT_EQ(shared.syncs_run(), 2u);
+  // Each mail root's permissions (5), and the filesystem of the one written copy: the four
+  // links cannot be on another filesystem than their source.
+  EXPECT_EQ(cfs.calls["fstat"], 5 + 1);
 }
 
 // Below kSharedSyncMinDirs each new/ gets its own fsync (cheaper there: decision 0009); from
@@ -122,6 +125,25 @@ TEST(HotPath, FewDirectoriesAreFsyncedManyShareOneFilesystemSync) {
     EXPECT_EQ(cfs.calls["fsync"], 1 + (shares ? 1 : static_cast<int>(n))) << n;
     for (const auto& u : users) EXPECT_EQ(list_dir(u.location.root + "/new").size(), 2u) << n;
   }
+}
+
+// maildir_copy_with_hardlinks = no: three written copies, each fsynced, then one shared sync
+// for the three new/ (each copy's filesystem looked up, none inferred from a link).
+TEST(HotPath, WrittenCopiesShareTheFilesystemSyncToo) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  SharedSync shared;
+  MaildirWriter writer(FsyncMode::kOptimized, cfs, CopyMode::kWriteEach, shared);
+  UserTarget a = make_user(tmp.str() + "/a"), b = make_user(tmp.str() + "/b"), c = make_user(tmp.str() + "/c");
+  std::vector<SaveTarget> targets = {{&a, {}}, {&b, {}}, {&c, {}}};
+  ASSERT_TRUE(writer.save_batch(memory_body("b\n"), "", targets)[0]);
+  cfs.calls.clear();
+  for (auto& r : writer.save_batch(memory_body("b\n"), "", targets)) ASSERT_TRUE(r);
+  EXPECT_EQ(cfs.calls["create"], 3);
+  EXPECT_EQ(cfs.calls["link"], 0);
+  EXPECT_EQ(cfs.calls["syncfs"], 1);
+  EXPECT_EQ(cfs.calls["fsync"], 3 + 1);
+  EXPECT_EQ(cfs.calls["fstat"], 3 + 3);
 }
 
 // Five recipients, two of them in one Maildir (a user and an alias of it): three distinct
