@@ -6,6 +6,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <list>
@@ -168,33 +169,81 @@ void configure(const LogConfig& config) {
   g_sinks = s;  // old sinks close when the last writer drops them
 }
 
-void write(Level level, std::string_view prefix, std::string_view message) {
-  auto sinks = current();
-  const LogConfig& c = sinks->config;
-  if (level == Level::kDebug && !c.debug) return;
-  const Sink& sink = level == Level::kDebug  ? *sinks->debug
-                     : level == Level::kInfo ? *sinks->info
-                                             : *sinks->error;
-  std::string line;
-  line.reserve(prefix.size() + message.size() + 48);
+namespace {
+
+// The sink of `level`, or nullptr when the line is dropped (debug without mail_debug).
+const Sink* sink_for(const Sinks& sinks, Level level) {
+  if (level == Level::kDebug && !sinks.config.debug) return nullptr;
+  return level == Level::kDebug ? sinks.debug.get() : level == Level::kInfo ? sinks.info.get() : sinks.error.get();
+}
+
+// Syslog sinks get the line here; file sinks get it appended to `out`, newline included.
+void format(const Sinks& sinks, const Sink& sink, Level level, std::string_view prefix, std::string_view message,
+            std::string& out) {
   if (sink.syslog) {
     // Dovecot's syslog handler writes the level word for every type except Info.
+    std::string line;
+    line.reserve(prefix.size() + message.size() + 16);
     line.append(prefix);
     if (level != Level::kInfo) line.append(level_name(level)).append(": ");
     line.append(message);
-    sinks->syslog_write(syslog_priority(level), line.c_str());
+    sinks.syslog_write(syslog_priority(level), line.c_str());
     return;
   }
+  const LogConfig& c = sinks.config;
   if (!c.log_timestamp.empty()) {
     char ts[128];
     std::time_t now = std::time(nullptr);
     std::tm tm{};
     ::localtime_r(&now, &tm);
     size_t n = std::strftime(ts, sizeof ts, c.log_timestamp.c_str(), &tm);
-    line.append(ts, n);
+    out.append(ts, n);
   }
-  line.append(prefix).append(level_name(level)).append(": ").append(message).push_back('\n');
-  (void)!::write(sink.fd, line.data(), line.size());
+  out.append(prefix).append(level_name(level)).append(": ").append(message).push_back('\n');
+}
+
+// Lines batched into one write stay within what a pipe writes atomically, so a batch never
+// interleaves with another process's lines on a shared stderr pipe.
+constexpr size_t kAtomicWrite = PIPE_BUF;
+
+}  // namespace
+
+void write(Level level, std::string_view prefix, std::string_view message) {
+  auto sinks = current();
+  const Sink* sink = sink_for(*sinks, level);
+  if (sink == nullptr) return;
+  std::string line;
+  if (!sink->syslog) line.reserve(prefix.size() + message.size() + 48);
+  format(*sinks, *sink, level, prefix, message, line);
+  if (!line.empty()) (void)!::write(sink->fd, line.data(), line.size());
+}
+
+void write_lines(std::span<const Line> lines) {
+  auto sinks = current();
+  std::string pending;
+  int pending_fd = -1;
+  auto flush = [&] {
+    if (!pending.empty()) (void)!::write(pending_fd, pending.data(), pending.size());
+    pending.clear();
+  };
+  for (const auto& l : lines) {
+    const Sink* sink = sink_for(*sinks, l.level);
+    if (sink == nullptr) continue;
+    if (sink->syslog) {
+      flush();  // keep the order of lines across sinks
+      std::string unused;
+      format(*sinks, *sink, l.level, l.prefix, l.message, unused);
+      continue;
+    }
+    std::string line;
+    format(*sinks, *sink, l.level, l.prefix, l.message, line);
+    if (sink->fd != pending_fd || pending.size() + line.size() > kAtomicWrite) {
+      flush();
+      pending_fd = sink->fd;
+    }
+    pending += line;
+  }
+  flush();
 }
 
 }  // namespace dovetail::base::log

@@ -9,6 +9,7 @@
 // atomically (safe to call on SIGHUP reload while other threads log).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,16 @@ void set_syslog_functions(const SyslogFunctions& fns);
 // One line: "<timestamp><prefix><Level>: <message>" e.g.
 // "Nov 23 21:00:00 lmtp(alice@x)<123><SID>: Info: msgid=<a@b>: saved mail to INBOX".
 void write(Level level, std::string_view prefix, std::string_view message);
+
+// Several lines with as few write(2)s as the sinks allow: consecutive lines for one file
+// sink share a write (up to PIPE_BUF octets, so they stay whole on a pipe); syslog lines go
+// one by one. For the lines of one transaction (one per recipient).
+struct Line {
+  Level level;
+  std::string prefix;
+  std::string message;
+};
+void write_lines(std::span<const Line> lines);
 
 inline void debug(std::string_view prefix, std::string_view m) { write(Level::kDebug, prefix, m); }
 inline void info(std::string_view prefix, std::string_view m) { write(Level::kInfo, prefix, m); }

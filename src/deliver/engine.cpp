@@ -73,7 +73,10 @@ base::Result<std::unique_ptr<Engine>> Engine::create(config::SettingsPtr setting
   if (!fsync) return base::fail(fsync.error());
   if (!deps.limiter) deps.limiter = ConcurrencyLimiter::create();
   if (!deps.clock) deps.clock = [] { return std::time(nullptr); };
-  if (!deps.log) deps.log = base::log::write;
+  if (!deps.log) {
+    deps.log = base::log::write;
+    if (!deps.log_lines) deps.log_lines = base::log::write_lines;
+  }
   return std::unique_ptr<Engine>(
       new Engine(std::move(settings), std::move(deps), *delivery_address, *fsync));
 }
@@ -331,6 +334,13 @@ std::vector<Outcome> Engine::complete(const Prepared& p, std::vector<storage::Sa
   const auto& unique = p.unique;
   const std::time_t now = p.now;
   std::vector<Outcome> outcomes(recipients.size(), Outcome(lookup_failed()));
+  // One line per recipient, written together: ten recipients cost one write(2), not ten.
+  std::vector<base::log::Line> lines;
+  lines.reserve(unique.size());
+  auto note = [&](base::log::Level level, std::string_view user, std::string_view session, std::string message) {
+    lines.push_back({level, expand_log_prefix(s.mail_log_prefix, {deps_.service, user, pid_, session}),
+                     std::move(message)});
+  };
 
   const uint64_t size = p.headers.size() + p.spool_size;
   const uint64_t vsize = size + count_lf(p.headers) + p.spool_lfs;
@@ -358,11 +368,10 @@ std::vector<Outcome> Engine::complete(const Prepared& p, std::vector<storage::Sa
     Outcome& outcome = outcomes[unique[k]];
     if (result) {
       if (!result->warning.empty())
-        log(base::log::Level::kWarning, r.user.name, r.rcpt.id, result->warning);
+        note(base::log::Level::kWarning, r.user.name, r.rcpt.id, result->warning);
       const std::string status = status_saved(result->mailbox);
       vars.status = status;
-      log(base::log::Level::kInfo, r.user.name, r.rcpt.id,
-          expand_delivery_log(s.deliver_log_format, vars));
+      note(base::log::Level::kInfo, r.user.name, r.rcpt.id, expand_delivery_log(s.deliver_log_format, vars));
       outcome = Delivered{result->mailbox, r.rcpt.id};
       continue;
     }
@@ -370,8 +379,7 @@ std::vector<Outcome> Engine::complete(const Prepared& p, std::vector<storage::Sa
     const std::string mailbox = r.mailbox.empty() ? "INBOX" : r.mailbox;
     const std::string status = status_save_failed(mailbox, err.log_reason);
     vars.status = status;
-    log(base::log::Level::kError, r.user.name, r.rcpt.id,
-        expand_delivery_log(s.deliver_log_format, vars));
+    note(base::log::Level::kError, r.user.name, r.rcpt.id, expand_delivery_log(s.deliver_log_format, vars));
     switch (err.kind) {
       case storage::SaveError::Kind::kQuotaExceeded:
         if (s.quota_full_tempfail)
@@ -393,6 +401,11 @@ std::vector<Outcome> Engine::complete(const Prepared& p, std::vector<storage::Sa
   }
   for (size_t i = 0; i < recipients.size(); ++i)
     if (p.first_of[i] != i) outcomes[i] = outcomes[p.first_of[i]];
+  if (deps_.log_lines) {
+    deps_.log_lines(lines);
+  } else {
+    for (const auto& l : lines) deps_.log(l.level, l.prefix, l.message);
+  }
   return outcomes;
 }
 

@@ -95,6 +95,9 @@ struct EngineDeps {
   storage::Fs* fs = nullptr;                                   // default storage::real_fs()
   std::function<std::time_t()> clock;                          // default std::time()
   std::function<void(base::log::Level, std::string_view prefix, std::string_view message)> log;
+  // The lines of one transaction's outcome (one per recipient) at once; empty = `log` line by
+  // line. Defaults to base::log::write_lines (one write(2) for all) when `log` is defaulted.
+  std::function<void(std::span<const base::log::Line>)> log_lines;
   std::string service = "lmtp";                                // %s in mail_log_prefix
   // Where saves go: empty = this process's storage::MaildirWriter. In multi-uid mode the
   // privileged writer's client (privsep/remote_store.hpp) goes here; `lookup_keys[i]` is the

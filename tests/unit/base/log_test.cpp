@@ -90,3 +90,66 @@ TEST_F(SyslogFormat, FileLinesKeepInfo) {
 
 }  // namespace
 }  // namespace dovetail::base::log
+
+namespace dovetail::base::log {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+// A transaction's lines: each to its level's file, in order, whole; debug dropped without
+// mail_debug; syslog lines one by one with Dovecot's syslog format.
+TEST_F(SyslogFormat, WriteLinesSendsEachLineToItsSinkInOrder) {
+  testlib::TempDir tmp;
+  LogConfig c;
+  c.log_path = tmp.str() + "/errors.log";
+  c.info_log_path = tmp.str() + "/info.log";
+  c.log_timestamp = "";
+  configure(c);
+  std::vector<Line> lines = {{Level::kInfo, "lmtp(a)<1><s1>: ", "msgid=<m>: saved mail to INBOX"},
+                             {Level::kDebug, "lmtp(a)<1><s1>: ", "not shown"},
+                             {Level::kError, "lmtp(b)<1><s2>: ", "msgid=<m>: save failed to INBOX: EIO"},
+                             {Level::kInfo, "lmtp(c)<1><s3>: ", "msgid=<m>: saved mail to INBOX"}};
+  write_lines(lines);
+  EXPECT_EQ(slurp(c.info_log_path),
+            "lmtp(a)<1><s1>: Info: msgid=<m>: saved mail to INBOX\n"
+            "lmtp(c)<1><s3>: Info: msgid=<m>: saved mail to INBOX\n");
+  EXPECT_EQ(slurp(c.log_path), "lmtp(b)<1><s2>: Error: msgid=<m>: save failed to INBOX: EIO\n");
+
+  c.log_path = "syslog";
+  c.info_log_path = "";
+  configure(c);
+  write_lines(lines);
+  ASSERT_EQ(g_cap.lines.size(), 3u);
+  EXPECT_EQ(g_cap.lines[0], std::make_pair(LOG_INFO, std::string("lmtp(a)<1><s1>: msgid=<m>: saved mail to INBOX")));
+  EXPECT_EQ(g_cap.lines[1].second, "lmtp(b)<1><s2>: Error: msgid=<m>: save failed to INBOX: EIO");
+  EXPECT_EQ(g_cap.lines[2].first, LOG_INFO);
+}
+
+// More than a pipe's atomic write in one batch (it is split between lines): nothing lost, in order.
+TEST_F(SyslogFormat, WriteLinesKeepsLargeBatchesWholeAndInOrder) {
+  testlib::TempDir tmp;
+  LogConfig c;
+  c.log_path = tmp.str() + "/all.log";
+  c.log_timestamp = "";
+  configure(c);
+  std::vector<Line> lines;
+  for (int i = 0; i < 100; ++i)
+    lines.push_back({Level::kInfo, "p: ", "line " + std::to_string(i) + " " + std::string(200, 'x')});
+  write_lines(lines);
+  std::string all = slurp(c.log_path);
+  std::string expected;
+  for (const auto& l : lines) expected += "p: Info: " + l.message + "\n";
+  EXPECT_EQ(all, expected);
+}
+
+}  // namespace
+}  // namespace dovetail::base::log
