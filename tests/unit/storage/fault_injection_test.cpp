@@ -148,24 +148,9 @@ TEST_P(StorageFault, FailsCleanly) {
   SaveResult r = [&] {
     if (c.op != Op::kPread) return writer.save(body, "X: 1\n", user, mailbox);
     // Two faults in a row: EXDEV from copy_file_range, then the injected pread error.
-    struct TwoStep final : Fs {
-      FaultFs& inner;
-      bool exdev_done = false;
-      explicit TwoStep(FaultFs& f) : inner(f) {}
-      int open_at(int d, const char* p, int f, mode_t m) override { return inner.open_at(d, p, f, m); }
-      int mkdir_at(int d, const char* p, mode_t m) override { return inner.mkdir_at(d, p, m); }
-      int rename_at(int a, const char* b, int cc, const char* e) override { return inner.rename_at(a, b, cc, e); }
-      int link_at(int a, const char* b, int cc, const char* e) override { return inner.link_at(a, b, cc, e); }
-      int link_file(int f, int cc, const char* e) override { return inner.link_file(f, cc, e); }
-      int unlink_at(int d, const char* p) override { return inner.unlink_at(d, p); }
-      int64_t write(int f, const void* b, size_t n) override { return inner.write(f, b, n); }
-      int64_t pread(int f, void* b, size_t n, uint64_t o) override { return inner.pread(f, b, n, o); }
+    struct TwoStep final : test::ForwardingFs {
+      using ForwardingFs::ForwardingFs;
       int64_t copy_range(int, uint64_t, int, size_t) override { return -EXDEV; }
-      int fsync(int f) override { return inner.fsync(f); }
-      int syncfs(int f) override { return inner.syncfs(f); }
-      int fchown(int f, uid_t u, gid_t g) override { return inner.fchown(f, u, g); }
-      int fstat(int f, struct stat* st) override { return inner.fstat(f, st); }
-      int close(int f) override { return inner.close(f); }
     } two(ffs);
     MaildirWriter w2(FsyncMode::kOptimized, two);
     return w2.save(body, "X: 1\n", user, MailboxRequest{});
@@ -290,23 +275,9 @@ TEST(StorageFaultBatch, FailedSharedSyncFallsBackToEachDirectory) {
 }
 
 // FaultFs with syncfs always failing: one more fault on top of the armed one.
-struct SyncfsAlwaysFails final : Fs {
-  FaultFs& inner;
-  explicit SyncfsAlwaysFails(FaultFs& f) : inner(f) {}
-  int open_at(int d, const char* p, int f, mode_t m) override { return inner.open_at(d, p, f, m); }
-  int mkdir_at(int d, const char* p, mode_t m) override { return inner.mkdir_at(d, p, m); }
-  int rename_at(int a, const char* b, int cc, const char* e) override { return inner.rename_at(a, b, cc, e); }
-  int link_at(int a, const char* b, int cc, const char* e) override { return inner.link_at(a, b, cc, e); }
-  int link_file(int f, int cc, const char* e) override { return inner.link_file(f, cc, e); }
-  int unlink_at(int d, const char* p) override { return inner.unlink_at(d, p); }
-  int64_t write(int f, const void* b, size_t n) override { return inner.write(f, b, n); }
-  int64_t pread(int f, void* b, size_t n, uint64_t o) override { return inner.pread(f, b, n, o); }
-  int64_t copy_range(int i, uint64_t o, int out, size_t n) override { return inner.copy_range(i, o, out, n); }
-  int fsync(int f) override { return inner.fsync(f); }
+struct SyncfsAlwaysFails final : test::ForwardingFs {
+  using ForwardingFs::ForwardingFs;
   int syncfs(int) override { return -EIO; }
-  int fchown(int f, uid_t u, gid_t g) override { return inner.fchown(f, u, g); }
-  int fstat(int f, struct stat* st) override { return inner.fstat(f, st); }
-  int close(int f) override { return inner.close(f); }
 };
 
 // ... and when the fallback fsync of one directory fails too, only that recipient fails and

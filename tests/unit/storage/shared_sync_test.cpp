@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "storage/fs.hpp"
+#include "storage_test_util.hpp"
 #include "testlib/temp_dir.hpp"
 
 namespace dovetail::storage {
@@ -22,8 +23,9 @@ namespace {
 
 // Real files underneath; syncfs is timed against one shared event clock and can be made slow
 // (so callers pile up behind a running sync) or made to fail.
-class ClockedFs final : public Fs {
+class ClockedFs final : public test::ForwardingFs {
  public:
+  ClockedFs() : ForwardingFs(real_fs()) {}
   std::atomic<uint64_t> clock{0};
   std::atomic<int> fail_next_syncfs{0};
   std::chrono::milliseconds syncfs_takes{0};
@@ -38,28 +40,12 @@ class ClockedFs final : public Fs {
     const uint64_t start = clock.fetch_add(1);
     const bool fail = fail_next_syncfs.exchange(0) != 0;  // decided as it starts
     std::this_thread::sleep_for(syncfs_takes);
-    int r = fail ? -EIO : real_.syncfs(fd);
+    int r = fail ? -EIO : inner_.syncfs(fd);
     const uint64_t end = clock.fetch_add(1);
     std::lock_guard lock(mutex);
     syncs.push_back({start, end, r});
     return r;
   }
-  int open_at(int d, const char* p, int f, mode_t m) override { return real_.open_at(d, p, f, m); }
-  int mkdir_at(int d, const char* p, mode_t m) override { return real_.mkdir_at(d, p, m); }
-  int rename_at(int a, const char* b, int c, const char* e) override { return real_.rename_at(a, b, c, e); }
-  int link_at(int a, const char* b, int c, const char* e) override { return real_.link_at(a, b, c, e); }
-  int link_file(int fd, int c, const char* e) override { return real_.link_file(fd, c, e); }
-  int unlink_at(int d, const char* p) override { return real_.unlink_at(d, p); }
-  int64_t write(int fd, const void* b, size_t n) override { return real_.write(fd, b, n); }
-  int64_t pread(int fd, void* b, size_t n, uint64_t o) override { return real_.pread(fd, b, n, o); }
-  int64_t copy_range(int i, uint64_t o, int out, size_t n) override { return real_.copy_range(i, o, out, n); }
-  int fsync(int fd) override { return real_.fsync(fd); }
-  int fchown(int fd, uid_t u, gid_t g) override { return real_.fchown(fd, u, g); }
-  int fstat(int fd, struct stat* st) override { return real_.fstat(fd, st); }
-  int close(int fd) override { return real_.close(fd); }
-
- private:
-  RealFs real_;
 };
 
 struct Dir {

@@ -47,4 +47,27 @@ inline std::vector<std::string> list_dir(const std::filesystem::path& dir) {
   return out;
 }
 
+// Forwards every call to another Fs: a test double overrides only the calls it changes.
+class ForwardingFs : public Fs {
+ public:
+  explicit ForwardingFs(Fs& inner) : inner_(inner) {}
+  int open_at(int d, const char* p, int f, mode_t m) override { return inner_.open_at(d, p, f, m); }
+  int mkdir_at(int d, const char* p, mode_t m) override { return inner_.mkdir_at(d, p, m); }
+  int rename_at(int a, const char* b, int c, const char* e) override { return inner_.rename_at(a, b, c, e); }
+  int link_at(int a, const char* b, int c, const char* e) override { return inner_.link_at(a, b, c, e); }
+  int link_file(int fd, int c, const char* e) override { return inner_.link_file(fd, c, e); }
+  int unlink_at(int d, const char* p) override { return inner_.unlink_at(d, p); }
+  int64_t write(int fd, const void* b, size_t n) override { return inner_.write(fd, b, n); }
+  int64_t pread(int fd, void* b, size_t n, uint64_t o) override { return inner_.pread(fd, b, n, o); }
+  int64_t copy_range(int i, uint64_t o, int out, size_t n) override { return inner_.copy_range(i, o, out, n); }
+  int fsync(int fd) override { return inner_.fsync(fd); }
+  int syncfs(int fd) override { return inner_.syncfs(fd); }
+  int fchown(int fd, uid_t u, gid_t g) override { return inner_.fchown(fd, u, g); }
+  int fstat(int fd, struct stat* st) override { return inner_.fstat(fd, st); }
+  int close(int fd) override { return inner_.close(fd); }
+
+ protected:
+  Fs& inner_;
+};
+
 }  // namespace dovetail::storage::test
