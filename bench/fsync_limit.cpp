@@ -12,7 +12,8 @@
 // Dovetail's own storage::SharedSync (one syncfs + flush shared by the threads; decision 0009).
 // Output: one JSON object on stdout. Files are never deleted while measuring (mass deletes
 // slow later inode allocation on journal-less ext4); they stay until --dir is removed.
-// Depends on: std + POSIX, and dovetail_storage for --shared-sync. Not part of the server: errors go to stderr, exit 1.
+// Depends on: std + POSIX, and dovetail_storage for --shared-sync. Not part of the server:
+// errors go to stderr, exit 1.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>

@@ -10,9 +10,10 @@
 // (copy_file_range/pread for a file-backed body: a big body never sits in RAM), fsync it
 // (mail_fsync != never), rename to `new/<base>,S=<size>,W=<vsize>`, fsync new/ (!= never);
 // only then is the target reported Saved. A delivery into kSharedSyncMinDirs or more new/
-// directories on one filesystem replaces their fsyncs by one SharedSync (same guarantee). Missing Maildir directories (the root, cur/new/tmp,
-// a folder with `maildirfolder`) are created on first delivery; the hot path does no
-// directory scans and creates/deletes no extra files.
+// directories on one filesystem replaces their fsyncs by one SharedSync (same guarantee;
+// decision 0009). Missing Maildir directories (the root, cur/new/tmp, a folder with
+// `maildirfolder`) are created on first delivery; the hot path does no directory scans and
+// creates/deletes no extra files.
 // Folders: MailboxRequest::name goes through resolve_folder() (invalid names → INBOX); a
 // folder that does not exist is handled per MissingMailbox: Dovecot falls back to INBOX
 // unless lda_mailbox_autocreate (verified against Dovecot 2.3.19: with the default
