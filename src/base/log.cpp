@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/local_time.hpp"
 #include "base/log.hpp"
 
 namespace dovetail::base::log {
@@ -192,12 +193,19 @@ void format(const Sinks& sinks, const Sink& sink, Level level, std::string_view 
   }
   const LogConfig& c = sinks.config;
   if (!c.log_timestamp.empty()) {
-    char ts[128];
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::localtime_r(&now, &tm);
-    size_t n = std::strftime(ts, sizeof ts, c.log_timestamp.c_str(), &tm);
-    out.append(ts, n);
+    // Lines of one second share their timestamp: strftime once per thread, second and format.
+    thread_local uint64_t stamp_conversion = 0;
+    thread_local std::string stamp_format;
+    thread_local std::string stamp;
+    const LocalTime local = local_time(std::time(nullptr));
+    if (local.conversion != stamp_conversion || stamp_format != c.log_timestamp) {
+      char ts[128];
+      size_t n = std::strftime(ts, sizeof ts, c.log_timestamp.c_str(), &local.tm);
+      stamp.assign(ts, n);
+      stamp_format = c.log_timestamp;
+      stamp_conversion = local.conversion;
+    }
+    out.append(stamp);
   }
   out.append(prefix).append(level_name(level)).append(": ").append(message).push_back('\n');
 }

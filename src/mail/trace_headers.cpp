@@ -1,6 +1,11 @@
 #include "mail/trace_headers.hpp"
 
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "base/local_time.hpp"
 
 namespace dovetail::mail {
 namespace {
@@ -50,8 +55,12 @@ base::Result<DeliveryAddress> parse_delivery_address(std::string_view value) {
 }
 
 std::string rfc5322_date(std::time_t t) {
-  struct tm tm {};
-  localtime_r(&t, &tm);
+  // Every delivery of a second carries the same date: format it once per thread and second.
+  thread_local uint64_t cached_conversion = 0;
+  thread_local std::string cached;
+  const base::LocalTime local = base::local_time(t);
+  if (local.conversion == cached_conversion) return cached;
+  const std::tm& tm = local.tm;
   long offset = tm.tm_gmtoff / 60;  // minutes east of UTC, as Dovecot's utc_offset()
   char sign = '+';
   if (offset < 0) {
@@ -62,7 +71,9 @@ std::string rfc5322_date(std::time_t t) {
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
                 kWeekdays[tm.tm_wday % 7], tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, sign, offset / 60, offset % 60);
-  return buf;
+  cached = buf;
+  cached_conversion = local.conversion;
+  return cached;
 }
 
 std::string return_path_header(const Envelope& envelope) {
