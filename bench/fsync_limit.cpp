@@ -42,7 +42,13 @@ struct Options {
   bool tmpfile = false;
   int links = 1;
   bool shared_sync = false;
+  bool dir_datasync = false;
 };
+
+// --dir-datasync: new/ made durable with fdatasync (as Dovecot does), which skips the
+// directory inode's time stamps; its entries and, when it grew, its size are still written.
+bool g_dir_datasync = false;
+int sync_dir(int fd) { return g_dir_datasync ? ::fdatasync(fd) : ::fsync(fd); }
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "fsync_limit: %s: %s\n", what.c_str(), std::strerror(errno));
@@ -64,7 +70,7 @@ bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, const st
                   ::fsync(fd) == 0 &&
                   (::linkat(fd, "", new_fd, name.c_str(), AT_EMPTY_PATH) == 0 ||
                    ::linkat(AT_FDCWD, proc.c_str(), new_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0);
-  return ::close(fd) == 0 && ok && ::fsync(new_fd) == 0;
+  return ::close(fd) == 0 && ok && sync_dir(new_fd) == 0;
 }
 
 // One file into every new/ of new_fds: written and synced once, linked into each, then the
@@ -84,7 +90,7 @@ bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, co
            dovetail::storage::SharedSync::process().sync(dovetail::storage::real_fs(), new_fds[0], st.st_dev) == 0;
   }
   for (int d : new_fds)
-    if (::fsync(d) != 0) return false;
+    if (sync_dir(d) != 0) return false;
   return true;
 }
 
@@ -123,7 +129,7 @@ void worker(const std::string& root, int id, const std::string& payload, const s
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ::write(fd, payload.data(), payload.size()) != static_cast<ssize_t>(payload.size()) ||
         ::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), (box + "/new/" + name).c_str()) != 0 ||
-        ::fsync(new_fd) != 0) {
+        sync_dir(new_fd) != 0) {
       std::perror("fsync_limit: delivery");
       failed = true;
       break;
@@ -133,6 +139,12 @@ void worker(const std::string& root, int id, const std::string& payload, const s
   }
   for (int d : new_fds) ::close(d);
   ::close(tmp_fd);
+}
+
+long voluntary_switches() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_nvcsw;
 }
 
 double cpu_seconds() {
@@ -154,9 +166,10 @@ double machine_busy_seconds() {
   return static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6]) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-double measure(const Options& opt, int threads, long& ops, double& cpu, double& machine) {
+double measure(const Options& opt, int threads, long& ops, double& cpu, double& machine, long& switches) {
   const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads) + "x" +
-                           std::to_string(opt.links) + (opt.shared_sync ? "s" : "");
+                           std::to_string(opt.links) + (opt.shared_sync ? "s" : "") +
+                           (opt.dir_datasync ? "d" : "");
   make_dir(root);
   const std::string payload(opt.size, 'x');
   std::atomic<bool> stop{false}, failed{false};
@@ -165,6 +178,7 @@ double measure(const Options& opt, int threads, long& ops, double& cpu, double& 
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
   const double busy0 = machine_busy_seconds();
+  const long switches0 = voluntary_switches();
   for (int i = 0; i < threads; ++i)
     pool.emplace_back(worker, root, i, std::cref(payload), std::cref(stop), std::ref(done), std::ref(failed),
                       opt.tmpfile, opt.links, opt.shared_sync);
@@ -176,6 +190,7 @@ double measure(const Options& opt, int threads, long& ops, double& cpu, double& 
   ops = done.load();
   cpu = cpu_seconds() - cpu0;
   machine = machine_busy_seconds() - busy0;
+  switches = voluntary_switches() - switches0;
   return static_cast<double>(ops) / secs;
 }
 
@@ -198,6 +213,8 @@ int main(int argc, char** argv) {
       opt.links = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--shared-sync") {
       opt.shared_sync = true;
+    } else if (a == "--dir-datasync") {
+      opt.dir_datasync = true;
     } else if (a == "--threads" && has_value) {
       opt.threads.clear();
       for (const char* p = argv[++i]; *p != '\0';) {
@@ -209,7 +226,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n"
-                   "                   [--links N] [--shared-sync]   (both imply --tmpfile)\n");
+                   "                   [--links N] [--shared-sync]   (both imply --tmpfile) [--dir-datasync]\n");
       return 2;
     }
   }
@@ -218,19 +235,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (opt.links > 1 || opt.shared_sync) opt.tmpfile = true;
+  g_dir_datasync = opt.dir_datasync;
   make_dir(opt.dir);
   std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"links\": %d, "
-              "\"shared_sync\": %s, \"results\": [",
+              "\"shared_sync\": %s, \"dir_datasync\": %s, \"results\": [",
               opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false", opt.links,
-              opt.shared_sync ? "true" : "false");
+              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false");
   for (size_t i = 0; i < opt.threads.size(); ++i) {
     long ops = 0;
     double cpu = 0, machine = 0;
-    const double rate = measure(opt, opt.threads[i], ops, cpu, machine);
+    long switches = 0;
+    const double rate = measure(opt, opt.threads[i], ops, cpu, machine, switches);
     const double per = ops > 0 ? 1000.0 / static_cast<double>(ops) : 0.0;
     std::printf("%s{\"threads\": %d, \"ops\": %ld, \"ops_per_s\": %.1f, \"cpu_ms_per_op\": %.3f, "
-                "\"machine_ms_per_op\": %.3f}",
-                i ? ", " : "", opt.threads[i], ops, rate, cpu * per, machine * per);
+                "\"machine_ms_per_op\": %.3f, \"voluntary_switches_per_op\": %.2f}",
+                i ? ", " : "", opt.threads[i], ops, rate, cpu * per, machine * per,
+                static_cast<double>(switches) * per / 1000.0);
     std::fflush(stdout);
   }
   std::printf("]}\n");

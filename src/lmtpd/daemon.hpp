@@ -19,7 +19,7 @@ namespace dovetail::lmtpd {
 
 struct DaemonOptions {
   std::string config_path;        // "" = embedded default
-  unsigned io_threads = 0;         // event threads; 0 = half the cores, at least one
+  unsigned io_threads = 0;         // event threads; 0 = one per core
   unsigned blocking_threads = 64;  // disk/userdb work in flight at once (fsync parallelism)
   CpuPolicy cpu_policy = CpuPolicy::kBatch;
 };

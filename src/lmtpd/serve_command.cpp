@@ -13,7 +13,7 @@ void register_serve_command(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("serve", "run the LMTP server (Dovecot-compatible configuration)");
   cmd->add_option("-c,--config", opts->config_path,
                   "configuration file (default: /etc/dovetail/dovetail.conf, else built-in)");
-  cmd->add_option("--io-threads", opts->io_threads, "event threads (default: half the cores, at least one)");
+  cmd->add_option("--io-threads", opts->io_threads, "event threads (default: one per core)");
   cmd->add_option("--blocking-threads", opts->blocking_threads,
                   "threads for disk and userdb work, i.e. fsyncs in flight (default: 64)")
       ->check(CLI::Range(1u, 4096u));

@@ -49,13 +49,11 @@ struct Slot {
 };
 }  // namespace
 
-unsigned default_io_threads(unsigned cores) { return std::max(1u, cores / 2); }
-
 namespace detail {
 struct ServerState : std::enable_shared_from_this<ServerState> {
   explicit ServerState(ServerOptions o)
       : options(o), pool(o.blocking_threads) {
-    unsigned n = o.io_threads ? o.io_threads : default_io_threads(std::thread::hardware_concurrency());
+    unsigned n = o.io_threads ? o.io_threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) {
       slots.push_back(std::make_unique<Slot>());
       guards.emplace_back(asio::make_work_guard(slots.back()->context));

@@ -1,6 +1,6 @@
 // server.hpp — the event-driven runtime: listeners, connections, limits, signals.
 //
-// Purpose: N event threads (one io_context each, default half the cores); accepted
+// Purpose: N event threads (one io_context each, default one per core); accepted
 // connections are spread round-robin, each stays on its thread for life (no thread per
 // connection, no locks on the data path). A BlockingPool runs disk and lookup work.
 // Connections hold no read buffer while idle (they wait for readability and read into a
@@ -30,15 +30,8 @@ namespace detail {
 struct ServerState;
 }
 
-// Event threads when none are configured: half the cores, at least one. A durable delivery
-// costs about as much CPU off the event threads (the writer's fsync chain and the kernel's
-// I/O) as on them, so one event thread per core leaves the fsync work competing with them;
-// on 2 cores one event thread measured 3-19 % more deliveries/s at 7-18 % less CPU
-// (docs/PERFORMANCE.md, levers table).
-unsigned default_io_threads(unsigned cores);
-
 struct ServerOptions {
-  unsigned io_threads = 0;         // 0 = default_io_threads(std::thread::hardware_concurrency())
+  unsigned io_threads = 0;         // 0 = std::thread::hardware_concurrency()
   unsigned blocking_threads = 64;  // fsyncs in flight at once
 };
 

@@ -29,6 +29,17 @@ void BodyWriter::append(std::string_view stored, uint64_t wire_extra) {
   if (batch_.size() >= kBatch) flush();
 }
 
+void BodyWriter::append_line(std::string_view text) {
+  if (too_big_ || failed_ || (max_ != 0 && octets_ + text.size() + 2 > max_)) {
+    append(text);
+    append("\n", /*wire_extra=*/1);
+    return;
+  }
+  octets_ += text.size() + 2;
+  batch_.append(text).push_back('\n');
+  if (batch_.size() >= kBatch) flush();
+}
+
 void BodyWriter::flush() {
   if (batch_.empty() || spool_ == nullptr) return;
   if (auto s = spool_->append(batch_); !s) failed_ = true;

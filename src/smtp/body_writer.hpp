@@ -22,6 +22,8 @@ class BodyWriter {
   // `stored` is appended as is; `wire_extra` octets were on the wire but are not stored
   // (the CR of a CRLF stored as LF).
   void append(std::string_view stored, uint64_t wire_extra = 0);
+  // A line whose CRLF arrived whole: `text` then the stored LF (CRLF counted as two octets).
+  void append_line(std::string_view text);
   void finish();  // flush the batch into the spool and finish() it
 
   uint64_t octets() const { return octets_; }

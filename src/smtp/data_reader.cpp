@@ -23,8 +23,15 @@ size_t DataReader::consume(std::string_view in, BodyWriter& out) {
         state_ = State::kMid;
         [[fallthrough]];
       case State::kMid: {
-        // Fast path: copy the run up to the next CR in one append.
+        // Fast path: copy the run up to the next CR in one append, and when the LF of a CRLF
+        // is already here, the line's end with it (one append per line, not two).
         size_t cr = in.find('\r', i);
+        if (cr != std::string_view::npos && cr + 1 < n && in[cr + 1] == '\n') {
+          out.append_line(in.substr(i, cr - i));
+          state_ = State::kLineStart;
+          i = cr + 2;
+          break;
+        }
         size_t end = cr == std::string_view::npos ? n : cr;
         if (end > i) out.append(in.substr(i, end - i));
         i = end;

@@ -1,8 +1,10 @@
 #include "storage/fs.hpp"
 
 #include <fcntl.h>
-#include <cstdio>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <cerrno>
 
@@ -70,6 +72,19 @@ int RealFs::fstat(int fd, struct stat* out) {
 int RealFs::close(int fd) {
   // Why no EINTR retry: on Linux the fd is gone even when close() reports EINTR.
   return ::close(fd) == 0 ? 0 : -errno;
+}
+
+int64_t RealFs::fs_type(int fd) {
+  struct statfs st {};
+  if (int r = retry([&] { return ::fstatfs(fd, &st); }); r < 0) return r;
+  return static_cast<int64_t>(st.f_type);
+}
+
+int RealFs::set_direct_io(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  flags = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
+  return ::fcntl(fd, F_SETFL, flags) == 0 ? 0 : -errno;
 }
 
 Fs& real_fs() {

@@ -38,6 +38,10 @@ class Fs {
   virtual int fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual int fstat(int fd, struct stat* out) = 0;
   virtual int close(int fd) = 0;
+  // The type of fd's filesystem (fstatfs f_type, e.g. EXT4_SUPER_MAGIC) or -errno.
+  virtual int64_t fs_type(int fd) = 0;
+  // Turns O_DIRECT on or off for an open file (fcntl F_SETFL); -EINVAL where unsupported.
+  virtual int set_direct_io(int fd, bool on) = 0;
 };
 
 // Plain syscalls, EINTR retried.
@@ -57,6 +61,8 @@ class RealFs final : public Fs {
   int fchown(int fd, uid_t uid, gid_t gid) override;
   int fstat(int fd, struct stat* out) override;
   int close(int fd) override;
+  int64_t fs_type(int fd) override;
+  int set_direct_io(int fd, bool on) override;
 };
 
 // The process-wide RealFs.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <cerrno>
 
+#include "storage/direct_write.hpp"
 #include "storage/folder_name.hpp"
 #include "storage/maildir_dirs.hpp"
 #include "storage/subscriptions.hpp"
@@ -251,7 +252,9 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Bo
     if (int c = fs.fchown(fd, box.perms.uid, box.perms.gid); c < 0)
       return abort_with(classify_errno(-c, "fchown(" + tmp_what + ")"));
   }
-  if (body.fd < 0 && !headers.empty()) {
+  if (mode != FsyncMode::kNever && direct_write_suits(fs, fd, headers.size() + body.size)) {
+    if (auto w = write_direct(fs, fd, headers, body, tmp_what); !w) return abort_with(w.error());
+  } else if (body.fd < 0 && !headers.empty()) {
     // One write instead of two: a syscall costs more than copying a spooled-in-memory body.
     std::string whole;
     whole.reserve(headers.size() + body.memory.size());

@@ -124,14 +124,6 @@ struct Running {
 
 ListenSpec loopback(unsigned port = 0) { return {ListenSpec::Kind::kInet, "t", "127.0.0.1", port}; }
 
-TEST(Server, DefaultEventThreadsAreHalfTheCoresAtLeastOne) {
-  EXPECT_EQ(net::default_io_threads(0), 1u);  // hardware_concurrency() may not know
-  EXPECT_EQ(net::default_io_threads(1), 1u);
-  EXPECT_EQ(net::default_io_threads(2), 1u);
-  EXPECT_EQ(net::default_io_threads(3), 1u);
-  EXPECT_EQ(net::default_io_threads(8), 4u);
-}
-
 TEST(Server, PortZeroReportsRealPortAndServes) {
   Running r({loopback()});
   ASSERT_EQ(r.bound.size(), 1u);

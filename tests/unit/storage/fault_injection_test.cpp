@@ -22,13 +22,13 @@ using test::memory_body;
 
 enum class Op {
   kOpenCreate, kMkdir, kRename, kLink, kWrite, kPread, kCopyRange, kFsyncFile, kFsyncDir, kFchown, kClose,
-  kOpenExisting, kFstat, kSyncfs,
+  kOpenExisting, kFstat, kSyncfs, kSetDirect,
 };
 
 const char* op_name(Op op) {
   static const char* names[] = {"open(O_CREAT)", "mkdir", "rename", "link", "write", "pread",
                                 "copy_file_range", "fsync(file)", "fsync(dir)", "fchown", "close",
-                                "open(existing)", "fstat", "syncfs"};
+                                "open(existing)", "fstat", "syncfs", "fcntl(O_DIRECT)"};
   return names[static_cast<int>(op)];
 }
 
@@ -76,6 +76,8 @@ class FaultFs final : public Fs {
   int syncfs(int fd) override { return hit(Op::kSyncfs) ? -err_ : real_.syncfs(fd); }
   int fchown(int fd, uid_t u, gid_t g) override { return hit(Op::kFchown) ? -err_ : real_.fchown(fd, u, g); }
   int fstat(int fd, struct stat* st) override { return hit(Op::kFstat) ? -err_ : real_.fstat(fd, st); }
+  int64_t fs_type(int fd) override { return real_.fs_type(fd); }
+  int set_direct_io(int fd, bool on) override { return hit(Op::kSetDirect) ? -err_ : real_.set_direct_io(fd, on); }
   int close(int fd) override {
     struct stat st {};
     ::fstat(fd, &st);

@@ -45,6 +45,10 @@ class CountingFs final : public Fs {
   int fchown(int fd, uid_t u, gid_t g) override { return ++calls["fchown"], real_.fchown(fd, u, g); }
   int fstat(int fd, struct stat* st) override { return ++calls["fstat"], real_.fstat(fd, st); }
   int close(int fd) override { return ++calls["close"], real_.close(fd); }
+  int64_t fs_type(int fd) override { return ++calls["fs_type"], real_.fs_type(fd); }
+  int set_direct_io(int fd, bool on) override {
+    return ++calls[on ? "direct_on" : "direct_off"], real_.set_direct_io(fd, on);
+  }
 
  private:
   RealFs real_;

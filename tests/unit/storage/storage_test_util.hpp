@@ -65,6 +65,8 @@ class ForwardingFs : public Fs {
   int fchown(int fd, uid_t u, gid_t g) override { return inner_.fchown(fd, u, g); }
   int fstat(int fd, struct stat* st) override { return inner_.fstat(fd, st); }
   int close(int fd) override { return inner_.close(fd); }
+  int64_t fs_type(int fd) override { return inner_.fs_type(fd); }
+  int set_direct_io(int fd, bool on) override { return inner_.set_direct_io(fd, on); }
 
  protected:
   Fs& inner_;
