@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -27,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,12 +45,32 @@ struct Options {
   int links = 1;
   bool shared_sync = false;
   bool dir_datasync = false;
+  bool direct = false;
 };
 
 // --dir-datasync: new/ made durable with fdatasync (as Dovecot does), which skips the
 // directory inode's time stamps; its entries and, when it grew, its size are still written.
 bool g_dir_datasync = false;
 int sync_dir(int fd) { return g_dir_datasync ? ::fdatasync(fd) : ::fsync(fd); }
+
+// --direct: the file's whole 4 KiB blocks are written with O_DIRECT, 256 KiB per write(), the
+// last partial block through the page cache — what Dovetail's writer does from 16 KiB on
+// (storage/direct_write.hpp). `payload` must be 4096-aligned in memory.
+bool g_direct = false;
+bool write_payload(int fd, std::string_view payload) {
+  if (!g_direct) return ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size());
+  const size_t aligned = payload.size() & ~size_t{4095};
+  if (aligned > 0 && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_DIRECT) != 0) return false;
+  for (size_t off = 0; off < aligned;) {
+    const size_t n = std::min<size_t>(256 * 1024, aligned - off);
+    if (::write(fd, payload.data() + off, n) != static_cast<ssize_t>(n)) return false;
+    off += n;
+  }
+  if (aligned == payload.size()) return true;
+  if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT) != 0) return false;
+  const size_t tail = payload.size() - aligned;
+  return ::write(fd, payload.data() + aligned, tail) == static_cast<ssize_t>(tail);
+}
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "fsync_limit: %s: %s\n", what.c_str(), std::strerror(errno));
@@ -62,12 +84,11 @@ void make_dir(const std::string& path) {
 // One worker: its own maildir-like pair of directories; counts completed deliveries.
 // An O_TMPFILE file has no name in tmp/ (nothing to create, sync or remove there); linkat
 // gives it its name in new/ only once its bytes are on disk.
-bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, const std::string& payload) {
+bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, std::string_view payload) {
   const int fd = ::openat(tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-  const bool ok = ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size()) &&
-                  ::fsync(fd) == 0 &&
+  const bool ok = write_payload(fd, payload) && ::fsync(fd) == 0 &&
                   (::linkat(fd, "", new_fd, name.c_str(), AT_EMPTY_PATH) == 0 ||
                    ::linkat(AT_FDCWD, proc.c_str(), new_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0);
   return ::close(fd) == 0 && ok && sync_dir(new_fd) == 0;
@@ -75,11 +96,11 @@ bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, const st
 
 // One file into every new/ of new_fds: written and synced once, linked into each, then the
 // directories made durable one fsync each or by one shared filesystem sync.
-bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, const std::string& payload,
+bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, std::string_view payload,
                     bool shared) {
   const int fd = ::openat(new_fds[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  bool ok = ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size()) && ::fsync(fd) == 0;
+  bool ok = write_payload(fd, payload) && ::fsync(fd) == 0;
   for (size_t i = 0; ok && i < new_fds.size(); ++i)
     ok = ::linkat(fd, "", new_fds[i], name.c_str(), AT_EMPTY_PATH) == 0;
   ok = ::close(fd) == 0 && ok;
@@ -94,7 +115,7 @@ bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, co
   return true;
 }
 
-void worker(const std::string& root, int id, const std::string& payload, const std::atomic<bool>& stop,
+void worker(const std::string& root, int id, std::string_view payload, const std::atomic<bool>& stop,
             std::atomic<long>& done, std::atomic<bool>& failed, bool anonymous, int links, bool shared) {
   const std::string box = root + "/" + std::to_string(id);
   make_dir(box);
@@ -169,9 +190,15 @@ double machine_busy_seconds() {
 double measure(const Options& opt, int threads, long& ops, double& cpu, double& machine, long& switches) {
   const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads) + "x" +
                            std::to_string(opt.links) + (opt.shared_sync ? "s" : "") +
-                           (opt.dir_datasync ? "d" : "");
+                           (opt.dir_datasync ? "d" : "") + (opt.direct ? "o" : "");
   make_dir(root);
-  const std::string payload(opt.size, 'x');
+  // 4096-aligned storage for --direct: a string's own buffer has no such guarantee.
+  struct AlignedFree {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, AlignedFree> aligned(static_cast<char*>(std::aligned_alloc(4096, (opt.size + 4095) & ~size_t{4095})));
+  std::memset(aligned.get(), 'x', opt.size);
+  const std::string_view payload(aligned.get(), opt.size);
   std::atomic<bool> stop{false}, failed{false};
   std::atomic<long> done{0};
   std::vector<std::thread> pool;
@@ -180,7 +207,7 @@ double measure(const Options& opt, int threads, long& ops, double& cpu, double& 
   const double busy0 = machine_busy_seconds();
   const long switches0 = voluntary_switches();
   for (int i = 0; i < threads; ++i)
-    pool.emplace_back(worker, root, i, std::cref(payload), std::cref(stop), std::ref(done), std::ref(failed),
+    pool.emplace_back(worker, root, i, payload, std::cref(stop), std::ref(done), std::ref(failed),
                       opt.tmpfile, opt.links, opt.shared_sync);
   std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
   stop = true;
@@ -215,6 +242,8 @@ int main(int argc, char** argv) {
       opt.shared_sync = true;
     } else if (a == "--dir-datasync") {
       opt.dir_datasync = true;
+    } else if (a == "--direct") {
+      opt.direct = true;
     } else if (a == "--threads" && has_value) {
       opt.threads.clear();
       for (const char* p = argv[++i]; *p != '\0';) {
@@ -226,7 +255,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n"
-                   "                   [--links N] [--shared-sync]   (both imply --tmpfile) [--dir-datasync]\n");
+                   "                   [--links N] [--shared-sync]   (both imply --tmpfile) [--dir-datasync]\n"
+                   "                   [--direct]   (implies --tmpfile)\n");
       return 2;
     }
   }
@@ -234,13 +264,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fsync_limit: --dir is required (on the mail root's filesystem)\n");
     return 2;
   }
-  if (opt.links > 1 || opt.shared_sync) opt.tmpfile = true;
+  if (opt.links > 1 || opt.shared_sync || opt.direct) opt.tmpfile = true;
   g_dir_datasync = opt.dir_datasync;
+  g_direct = opt.direct;
   make_dir(opt.dir);
   std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"links\": %d, "
-              "\"shared_sync\": %s, \"dir_datasync\": %s, \"results\": [",
+              "\"shared_sync\": %s, \"dir_datasync\": %s, \"direct\": %s, \"results\": [",
               opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false", opt.links,
-              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false");
+              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false", opt.direct ? "true" : "false");
   for (size_t i = 0; i < opt.threads.size(); ++i) {
     long ops = 0;
     double cpu = 0, machine = 0;
