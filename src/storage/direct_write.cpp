@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include "storage/write_all.hpp"
+
 namespace dovetail::storage {
 namespace {
 
@@ -46,17 +48,6 @@ base::Expected<void, SaveError> gather(Fs& fs, std::string_view headers, const B
   return {};
 }
 
-base::Expected<void, SaveError> write_buffered(Fs& fs, int fd, const char* data, size_t len, const std::string& what) {
-  while (len > 0) {
-    int64_t n = fs.write(fd, data, len);
-    if (n < 0) return fail_errno(n, "write(" + what + ")");
-    if (n == 0) return fail_errno(-EIO, "write(" + what + ")");
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return {};
-}
-
 }  // namespace
 
 bool direct_write_suits(Fs& fs, int fd, uint64_t size) {
@@ -75,7 +66,7 @@ base::Expected<void, SaveError> write_direct(Fs& fs, int fd, std::string_view he
     for (uint64_t pos = 0; pos < total;) {
       chunk.resize(std::min<uint64_t>(kDirectChunk, total - pos));
       if (auto g = gather(fs, headers, body, pos, chunk.data(), chunk.size(), what); !g) return g;
-      if (auto w = write_buffered(fs, fd, chunk.data(), chunk.size(), what); !w) return w;
+      if (auto w = write_all(fs, fd, chunk.data(), chunk.size(), what); !w) return w;
       pos += chunk.size();
     }
     return {};
@@ -104,7 +95,7 @@ base::Expected<void, SaveError> write_direct(Fs& fs, int fd, std::string_view he
       if (direct) {
         if (auto b = go_buffered(); !b) return b;
       }
-      if (auto w = write_buffered(fs, fd, buf + done, fill - done, what); !w) return w;
+      if (auto w = write_all(fs, fd, buf + done, fill - done, what); !w) return w;
     }
     pos += fill;
   }

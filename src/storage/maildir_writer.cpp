@@ -14,6 +14,7 @@
 #include "storage/maildir_dirs.hpp"
 #include "storage/subscriptions.hpp"
 #include "storage/unique_name.hpp"
+#include "storage/write_all.hpp"
 
 namespace dovetail::storage {
 
@@ -170,17 +171,6 @@ base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, cons
     box.dir = folder_fd.valid() ? std::move(folder_fd) : std::move(*root);
     return box;
   }
-}
-
-base::Expected<void, SaveError> write_all(Fs& fs, int fd, const char* data, size_t len, const std::string& what) {
-  while (len > 0) {
-    int64_t n = fs.write(fd, data, len);
-    if (n < 0) return fail_errno(n, "write(" + what + ")");
-    if (n == 0) return fail_errno(-EIO, "write(" + what + ")");
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-  return {};
 }
 
 base::Expected<void, SaveError> copy_body(Fs& fs, const Body& body, int out, const std::string& what) {
