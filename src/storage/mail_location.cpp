@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <optional>
+
 #include "base/var_expand.hpp"
 
 namespace dovetail::storage {
@@ -43,12 +45,20 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
                                           std::string(text.substr(0, colon)) + "' (only maildir)"));
   }
   auto parts = split_location(text.substr(colon + 1));
-  const auto vars = base::user_vars(user, home);
+  // The variable table is built only for a part that has a `%`: the usual
+  // "maildir:~/Maildir" has none, and this runs for every recipient.
+  std::optional<base::VarTable> vars;
   MailLocation loc;
   bool home_missing = false;
   std::vector<std::string> unknown;
   auto expand = [&](const std::string& raw) {
-    auto ex = base::var_expand(raw, vars);
+    base::Expanded ex;
+    if (raw.find('%') == std::string::npos) {
+      ex.text = raw;
+    } else {
+      if (!vars) vars = base::user_vars(user, home);
+      ex = base::var_expand(raw, *vars);
+    }
     unknown.insert(unknown.end(), ex.unknown.begin(), ex.unknown.end());
     if (ex.text.starts_with('~') && home.empty()) home_missing = true;
     std::string path = base::expand_home(ex.text, home);
