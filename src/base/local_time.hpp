@@ -14,7 +14,7 @@
 namespace dovetail::base {
 
 struct LocalTime {
-  const std::tm& tm;
+  const std::tm& tm;    // the calling thread's copy: valid until its next local_time()
   uint64_t conversion;  // differs (in this thread) whenever tm was converted anew
 };
 
