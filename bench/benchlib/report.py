@@ -175,6 +175,15 @@ def markdown(doc, png_name):
             for t in tf.get("results", []):
                 o.append(f"| {t['threads']} | {t['ops_per_s']:.0f} | {t['cpu_ms_per_op']:.3f} |")
             o.append("")
+        db = fl.get("direct_big")
+        if db:
+            o += [f"`big`'s chain: {db['size']}-octet files as Dovetail writes messages from 16 KiB on "
+                  "(`fsync_limit --direct`: whole blocks with `O_DIRECT`, the tail buffered, fsync, linked, "
+                  "fsync `new/`; decision 0010):", "",
+                  "| threads | per s | CPU ms per chain |", "|---|---|---|"]
+            for t in db.get("results", []):
+                o.append(f"| {t['threads']} | {t['ops_per_s']:.0f} | {t['cpu_ms_per_op']:.3f} |")
+            o.append("")
     floor = [f for f in doc.get("floor") or [] if f.get("ok")]
     if floor:
         o += ["### The protocol floor (bench/null_lmtp: answers every command, stores nothing)", "",
