@@ -7,7 +7,7 @@
 // RFC 5321 4.4: Return-Path carries the reverse-path, Received the trace of this hop.
 // Depends on: mail/envelope.hpp, base. Error contract: builders never fail (every input is
 // rendered); parse_delivery_address() reports an unknown setting value as kConfig.
-// Threading: pure functions; rfc5322_date() keeps its last second per thread (base::local_tm).
+// Threading: pure functions; rfc5322_date() keeps its last second per thread (base::local_time).
 #pragma once
 
 #include <ctime>

@@ -4,9 +4,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include <cerrno>
+#include <cstdio>
 
 namespace dovetail::storage {
 
