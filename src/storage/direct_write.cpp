@@ -21,7 +21,8 @@ char* thread_buffer() {
   struct Free {
     void operator()(char* p) const { std::free(p); }
   };
-  thread_local std::unique_ptr<char, Free> buf(static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectChunk)));
+  thread_local std::unique_ptr<char, Free> buf;
+  if (!buf) buf.reset(static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectChunk)));  // again after a failure
   return buf.get();
 }
 
@@ -60,17 +61,9 @@ base::Expected<void, SaveError> write_direct(Fs& fs, int fd, std::string_view he
                                              const std::string& what) {
   const uint64_t total = headers.size() + body.size;
   char* buf = thread_buffer();
-  bool direct = buf != nullptr && fs.set_direct_io(fd, true) == 0;
-  if (buf == nullptr) {  // no memory for the buffer: the plain way, one chunk of the heap at a time
-    std::string chunk;
-    for (uint64_t pos = 0; pos < total;) {
-      chunk.resize(std::min<uint64_t>(kDirectChunk, total - pos));
-      if (auto g = gather(fs, headers, body, pos, chunk.data(), chunk.size(), what); !g) return g;
-      if (auto w = write_all(fs, fd, chunk.data(), chunk.size(), what); !w) return w;
-      pos += chunk.size();
-    }
-    return {};
-  }
+  // 256 KiB not to be had is the same temporary failure as any other ENOMEM on this path.
+  if (buf == nullptr) return fail_errno(-ENOMEM, "buffer for " + what);
+  bool direct = fs.set_direct_io(fd, true) == 0;
   auto go_buffered = [&]() -> base::Expected<void, SaveError> {
     direct = false;
     if (int r = fs.set_direct_io(fd, false); r < 0) return fail_errno(r, "fcntl(" + what + ", no O_DIRECT)");
