@@ -1,5 +1,7 @@
 #include "mail/spool.hpp"
 
+#include "mail/line_feeds.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,16 +62,7 @@ base::Status Spool::append(std::string_view bytes) {
     memory_.append(bytes);
   }
   size_ += bytes.size();
-  // Line feeds not preceded by CR (vsize counts each as two octets). memchr jumps from one
-  // LF to the next; a byte-by-byte loop was 15 % of the daemon's instructions (callgrind).
-  const char* begin = bytes.data();
-  const char* end = begin + bytes.size();
-  for (const char* p = begin;;) {
-    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    if (nl == nullptr) break;
-    if (!(nl == begin ? last_cr_ : nl[-1] == '\r')) ++lfs_;
-    p = nl + 1;
-  }
+  lfs_ += count_lf_not_after_cr(bytes, last_cr_);
   last_cr_ = bytes.back() == '\r';
   return {};
 }

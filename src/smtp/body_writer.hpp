@@ -9,7 +9,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <memory>
+#include <span>
 #include <string_view>
 
 #include "mail/spool.hpp"
@@ -24,6 +25,12 @@ class BodyWriter {
   void append(std::string_view stored, uint64_t wire_extra = 0);
   // A line whose CRLF arrived whole: `text` then the stored LF (CRLF counted as two octets).
   void append_line(std::string_view text);
+  // The decoders' bulk path: free room at the end of the batch (at most `want` octets; a
+  // full batch is flushed first), filled by the caller and handed over with commit() before
+  // any other call.
+  std::span<char> room(size_t want);
+  // `used` octets of that room are now the message's; they were `wire` octets on the wire.
+  void commit(size_t used, uint64_t wire);
   void finish();  // flush the batch into the spool and finish() it
 
   uint64_t octets() const { return octets_; }
@@ -33,8 +40,12 @@ class BodyWriter {
  private:
   void flush();
 
+  void put(std::string_view stored);
+
   mail::Spool* spool_ = nullptr;
-  std::string batch_;
+  // Not a std::string: room() hands out uninitialised space, a resize() would zero it first.
+  std::unique_ptr<char[]> batch_;
+  size_t batch_len_ = 0;
   uint64_t max_ = 0;
   uint64_t octets_ = 0;
   bool too_big_ = false;

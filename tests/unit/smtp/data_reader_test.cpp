@@ -37,13 +37,29 @@ std::vector<DataCase> data_cases() {
   };
 }
 
+// W= counts every LF not preceded by CR twice: what the spool must report for `stored`.
+uint64_t lfs_not_after_cr(std::string_view stored) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < stored.size(); ++i)
+    if (stored[i] == '\n' && (i == 0 || stored[i - 1] != '\r')) ++n;
+  return n;
+}
+
 struct Sink {
   mail::Spool spool{1 << 20, "/tmp"};
   BodyWriter w;
-  Sink() { w.start(&spool, 0); }
+  explicit Sink(uint64_t max = 0) { w.start(&spool, max); }
   std::string stored() {
     w.finish();
-    return std::string(spool.memory());
+    std::string out(spool.size(), '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+      auto n = spool.read_at(got, out.data() + got, out.size() - got);
+      if (!n || *n == 0) break;
+      got += *n;
+    }
+    EXPECT_EQ(spool.line_feeds(), lfs_not_after_cr(out));
+    return out;
   }
 };
 
@@ -82,6 +98,74 @@ TEST(DataReader, BytewiseAndSplit) {
         EXPECT_EQ(s.stored(), c.stored) << c.wire << " split " << split;
       }
     }
+  }
+}
+
+// Bodies larger than the writer's batch, spilled to a file: long runs of plain lines (the
+// bulk path), dot-stuffed and empty lines, bare CRs, a line longer than any batch, and
+// reads that end mid-line, mid-CRLF and just after a dot.
+TEST(DataReader, LargeBodiesAnyReadSize) {
+  std::string wire, want;
+  for (int line = 0; line < 6000; ++line) {
+    std::string text(static_cast<size_t>(line % 97), static_cast<char>('a' + line % 26));
+    if (line % 13 == 0) text.clear();
+    if (line % 17 == 0) text = "." + text;  // starts with a dot: stuffed on the wire
+    if (line % 37 == 0) text += "\nlf";     // a bare LF inside the line
+    if (line % 29 == 0) text += "\rx";      // a bare CR inside the line
+    if (line % 31 == 0) text += "\r";       // "\r\r\n": stored "\r\n", no LF for W=
+    wire += (line % 17 == 0 ? "." : "") + text + "\r\n";
+    want += text + "\n";
+  }
+  std::string huge(200 * 1024, 'h');
+  wire += huge + "\r\n";
+  want += huge + "\n";
+  wire += "end\r\n.\r\n";
+  want += "end\n";
+  for (size_t chunk : {size_t{1} << 20, size_t{16384}, size_t{4093}, size_t{100}, size_t{7}}) {
+    mail::Spool spool(8192, "/tmp");  // spills to a file
+    BodyWriter w;
+    w.start(&spool, 0);
+    DataReader r;
+    r.start();
+    size_t used = 0;
+    for (size_t at = 0; at < wire.size() && !r.done(); at += chunk)
+      used += r.consume(std::string_view(wire).substr(at, chunk), w);
+    ASSERT_TRUE(r.done()) << chunk;
+    EXPECT_EQ(used, wire.size());
+    w.finish();
+    ASSERT_FALSE(w.failed());
+    EXPECT_FALSE(spool.in_memory());
+    std::string got(spool.size(), '\0');
+    for (size_t off = 0; off < got.size();) {
+      auto n = spool.read_at(off, got.data() + off, got.size() - off);
+      ASSERT_TRUE(n && *n > 0);
+      off += *n;
+    }
+    EXPECT_TRUE(got == want) << "read size " << chunk;
+    EXPECT_EQ(spool.line_feeds(), lfs_not_after_cr(want)) << chunk;
+    EXPECT_EQ(w.octets(), wire.size() - 3 - 6000 / 17 - 1) << chunk;  // no ".\r\n", no stuffing dots
+  }
+}
+
+// The SIZE limit holds in the bulk path as it does line by line: one octet over and the
+// spool is empty, exactly at the limit and all is kept.
+TEST(DataReader, SizeLimitInBulk) {
+  std::string wire;
+  for (int i = 0; i < 2000; ++i) wire += std::string(60, 'x') + "\r\n";
+  const uint64_t octets = wire.size();
+  wire += ".\r\n";
+  for (uint64_t max : {octets, octets - 1}) {
+    mail::Spool spool(4096, "/tmp");
+    BodyWriter w;
+    w.start(&spool, max);
+    DataReader r;
+    r.start();
+    r.consume(wire, w);
+    EXPECT_TRUE(r.done());
+    w.finish();
+    EXPECT_EQ(w.too_big(), max < octets);
+    EXPECT_EQ(spool.size(), max < octets ? 0 : 2000u * 61);
+    EXPECT_EQ(w.octets(), octets);
   }
 }
 
