@@ -51,6 +51,29 @@ class LargeMessages(ServerTestCase):
                 self.assertTrue(f.name.endswith(",W=%d" % (len(content) + content.count(b"\n"))), f.name)
         self.assertEqual(sent, {})
 
+    def test_a_body_cut_off_midway_leaves_nothing_and_the_next_one_arrives(self):
+        """Past the spool's memory limit Dovetail starts writing the body while it still arrives
+        (decision 0011). A client that disconnects in the middle must leave no file in the
+        Maildir, visible or not, and the next message is stored whole."""
+        self.clear_mail()
+        c = self.connect()
+        c.lhlo()
+        self.assertTrue(c.cmd("MAIL FROM:<s@remote.example>")[0].startswith("250"))
+        self.assertTrue(c.cmd("RCPT TO:<alice@test.example>")[0].startswith("250"))
+        self.assertTrue(c.cmd("DATA")[0].startswith("354"))
+        c.send(message(99, 900 * 1024)[: 700 * 1024])
+        c.close()
+        whole = message(100, 600 * 1024)
+        lmtp = smtplib.LMTP(*self.ep.tcp)
+        lmtp.ehlo("client.test.example")
+        self.assertEqual(lmtp.sendmail("s@remote.example", ["alice@test.example"], whole), {})
+        lmtp.quit()
+        maildir = self.server.maildir("alice@test.example")
+        files = list((maildir / "new").iterdir())
+        self.assertEqual(len(files), 1, [f.name for f in files])
+        self.assertTrue(files[0].read_bytes().endswith(whole.replace(b"\r\n", b"\n")))
+        self.assertEqual(list((maildir / "tmp").iterdir()) if (maildir / "tmp").exists() else [], [])
+
 
 if __name__ == "__main__":
     unittest.main()
