@@ -59,7 +59,6 @@ Engine::Engine(config::SettingsPtr settings, EngineDeps deps,
       writer_(fsync, deps_.fs ? *deps_.fs : storage::real_fs(),
               settings_->maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
                                                      : storage::CopyMode::kWriteEach),
-      fsync_(fsync),
       hostname_(settings_->hostname.empty() ? system_hostname() : settings_->hostname),
       pid_(std::to_string(getpid())) {}
 
@@ -255,8 +254,18 @@ struct Engine::Prepared {
   uint64_t spool_lfs = 0;
 };
 
-std::string Engine::trace_headers_for(const mail::Envelope& env, std::span<const ResolvedRecipient> recipients,
-                                      std::time_t now) const {
+std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, const mail::Spool& spool,
+                                                  std::span<const ResolvedRecipient> recipients) const {
+  const config::Settings& s = *settings_;
+  auto p = std::make_unique<Prepared>();
+  p->env = &env;
+  p->recipients = recipients;
+  p->started = std::chrono::steady_clock::now();
+  p->now = deps_.clock();
+
+  const std::string header_block = read_header_block(spool);
+  p->info = scan_message_info(header_block);
+
   // Delivered-To and `for <...>` only with exactly one local recipient (COMPAT item 8), so
   // the header bytes are the same for every recipient and one batch can hard-link them.
   mail::TraceRequest trace;
@@ -264,50 +273,9 @@ std::string Engine::trace_headers_for(const mail::Envelope& env, std::span<const
   trace.single_recipient = recipients.size() == 1 ? &recipients[0].rcpt : nullptr;
   trace.hostname = hostname_;
   trace.delivery_address = delivery_address_;
-  trace.add_received = settings_->lmtp_add_received_header;
-  trace.now = now;
-  return mail::trace_headers(trace);
-}
-
-storage::SaveTarget Engine::save_target(const ResolvedRecipient& r) const {
-  return {&r.target, {r.mailbox, missing_policy(*settings_)}};
-}
-
-void Engine::stage_body(const mail::Envelope& env, const mail::Spool& spool,
-                        std::span<const ResolvedRecipient> recipients, BodyStage& stage) const try {
-  if (stage.store) {
-    stage.store->more(spool.size());
-    return;
-  }
-  // One recipient only: its copy is the one file to stage (more would be hard links or
-  // copies made at the end anyway). mail_fsync = never: a buffered write returns at once.
-  if (stage.tried || !deps_.stage || recipients.size() != 1 || fsync_ == storage::FsyncMode::kNever ||
-      spool.in_memory())
-    return;
-  stage.tried = true;
-  stage.now = deps_.clock();
-  stage.headers = trace_headers_for(env, recipients, stage.now);
-  stage.store = deps_.stage(spool.fd(), spool.size(), stage.headers, save_target(recipients[0]), recipients[0].key.key);
-} catch (const std::exception& e) {
-  log(base::log::Level::kError, "", env.transaction_id, std::string("BUG: stage_body threw: ") + e.what());
-  stage.store.reset();
-}
-
-std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, const mail::Spool& spool,
-                                                  std::span<const ResolvedRecipient> recipients,
-                                                  const BodyStage* stage) const {
-  const config::Settings& s = *settings_;
-  auto p = std::make_unique<Prepared>();
-  p->env = &env;
-  p->recipients = recipients;
-  p->started = std::chrono::steady_clock::now();
-  const bool staged = stage != nullptr && stage->store;
-  p->now = staged ? stage->now : deps_.clock();
-
-  const std::string header_block = read_header_block(spool);
-  p->info = scan_message_info(header_block);
-  // A staged file already begins with its headers: the same bytes, from when DATA began.
-  p->headers = staged ? stage->headers : trace_headers_for(env, recipients, p->now);
+  trace.add_received = s.lmtp_add_received_header;
+  trace.now = p->now;
+  p->headers = mail::trace_headers(trace);
 
   p->first_of.resize(recipients.size());
   for (size_t i = 0; i < recipients.size(); ++i) {
@@ -321,6 +289,7 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
     if (p->first_of[i] == i) p->unique.push_back(i);
   }
 
+  const storage::MissingMailbox if_missing = missing_policy(s);
   p->targets.reserve(p->unique.size());
   for (size_t i : p->unique) {
     const ResolvedRecipient& r = recipients[i];
@@ -342,7 +311,7 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
     if (s.mail_debug)
       log(base::log::Level::kDebug, r.user.name, r.rcpt.id,
           "original recipient " + original + ", mailbox '" + r.mailbox + "'");
-    p->targets.push_back(save_target(r));
+    p->targets.push_back({&r.target, {r.mailbox, if_missing}});
     p->keys.push_back(r.key.key);
   }
   p->body = storage::body_of(spool);
@@ -452,18 +421,10 @@ std::vector<Outcome> Engine::deliver(const mail::Envelope& env, const mail::Spoo
 }
 
 std::unique_ptr<DeliveryInFlight> Engine::deliver_begin(const mail::Envelope& env, const mail::Spool& spool,
-                                                        std::span<const ResolvedRecipient> recipients,
-                                                        BodyStage* stage) const try {
-  const bool staged = stage != nullptr && stage->store;
-  if (recipients.empty() || (!deps_.store_begin && !staged)) return nullptr;
-  auto prepared = prepare(env, spool, recipients, stage);
-  std::unique_ptr<StoreInFlight> save;
-  if (staged) {
-    save = stage->store->complete(prepared->body, prepared->headers, prepared->targets, prepared->keys);
-    stage->store.reset();  // sent with the save, or dropped
-  }
-  if (!save && deps_.store_begin)
-    save = deps_.store_begin(prepared->body, prepared->headers, prepared->targets, prepared->keys);
+                                                        std::span<const ResolvedRecipient> recipients) const try {
+  if (recipients.empty() || !deps_.store_begin) return nullptr;
+  auto prepared = prepare(env, spool, recipients);
+  auto save = deps_.store_begin(prepared->body, prepared->headers, prepared->targets, prepared->keys);
   if (!save) return nullptr;
   return std::unique_ptr<DeliveryInFlight>(new DeliveryInFlight(*this, std::move(prepared), std::move(save)));
 } catch (const std::exception& e) {

@@ -81,29 +81,6 @@ class StoreInFlight {
   virtual std::vector<storage::SaveResult> finish() = 0;
 };
 
-// A save begun while the body still arrives (EngineDeps::stage): the privileged writer
-// writes a large body's first chunks into the recipient's Maildir (unnamed, so invisible)
-// and the rest when the delivery starts, so receiving and writing overlap (decision 0011).
-// Destroying it without complete() drops what was written.
-class StagedStore {
- public:
-  virtual ~StagedStore() = default;
-  virtual void more(uint64_t body_octets) = 0;  // the spool holds this many octets now
-  // The transaction's save (as EngineDeps::store_begin) on the staged channel, the staged
-  // file as its first copy; nullptr = could not send, use store_begin or deliver().
-  virtual std::unique_ptr<StoreInFlight> complete(const storage::Body& body, std::string_view headers,
-                                                  std::span<const storage::SaveTarget> targets,
-                                                  std::span<const std::string> lookup_keys) = 0;
-};
-
-// One transaction's staging state (Engine::stage_body); reset with the transaction.
-struct BodyStage {
-  std::unique_ptr<StagedStore> store;
-  std::string headers;  // the trace headers the staged file starts with: the delivery uses them
-  std::time_t now = 0;  // their time
-  bool tried = false;   // staging is attempted once per transaction
-};
-
 // Dependencies the daemon (or a test) supplies. Empty members get the real default.
 struct EngineDeps {
   // userdb lookup by key; kNotFound = unknown user, any other error = temporary.
@@ -135,12 +112,6 @@ struct EngineDeps {
       const storage::Body& body, std::string_view headers, std::span<const storage::SaveTarget> targets,
       std::span<const std::string> lookup_keys)>;
   StoreBeginFn store_begin;
-  // Optional: starts staging a body that is still arriving (file-backed spool `body_fd`
-  // holding `body_octets`) for one target; nullptr = not now (no free channel, say).
-  using StageFn = std::function<std::unique_ptr<StagedStore>(
-      int body_fd, uint64_t body_octets, std::string_view headers, const storage::SaveTarget& target,
-      std::string_view lookup_key)>;
-  StageFn stage;
 };
 
 class DeliveryInFlight;
@@ -169,17 +140,8 @@ class Engine {
   // save is started and the caller calls finish() on the result once its fd() is readable
   // (the outcomes are then exactly deliver()'s). nullptr = use deliver() on a worker thread.
   // env, spool and recipients must stay untouched until finish() returned.
-  // With `stage`, a staged save of this transaction (stage_body) is completed if there is one.
   [[nodiscard]] std::unique_ptr<DeliveryInFlight> deliver_begin(const mail::Envelope& env, const mail::Spool& spool,
-                                                                std::span<const ResolvedRecipient> recipients,
-                                                                BodyStage* stage = nullptr) const;
-
-  // During DATA/BDAT, each time a file-backed spool has grown (event thread, never blocks):
-  // with one recipient, EngineDeps::stage and mail_fsync != never, the first call starts
-  // staging the body with the trace headers the delivery will use; later calls pass on how
-  // much has arrived. Anything that does not suit simply leaves `stage` empty.
-  void stage_body(const mail::Envelope& env, const mail::Spool& spool,
-                  std::span<const ResolvedRecipient> recipients, BodyStage& stage) const;
+                                                                std::span<const ResolvedRecipient> recipients) const;
 
   const config::Settings& settings() const { return *settings_; }
   const std::shared_ptr<ConcurrencyLimiter>& limiter() const { return deps_.limiter; }
@@ -189,11 +151,7 @@ class Engine {
   // deliver() = prepare (headers, dedupe, targets) + store + complete (outcomes, log lines).
   struct Prepared;
   [[nodiscard]] std::unique_ptr<Prepared> prepare(const mail::Envelope& env, const mail::Spool& spool,
-                                                  std::span<const ResolvedRecipient> recipients,
-                                                  const BodyStage* stage = nullptr) const;
-  [[nodiscard]] std::string trace_headers_for(const mail::Envelope& env,
-                                              std::span<const ResolvedRecipient> recipients, std::time_t now) const;
-  storage::SaveTarget save_target(const ResolvedRecipient& r) const;
+                                                  std::span<const ResolvedRecipient> recipients) const;
   [[nodiscard]] std::vector<storage::SaveResult> store(const Prepared& prepared) const;
   [[nodiscard]] std::vector<Outcome> complete(const Prepared& prepared,
                                               std::vector<storage::SaveResult> results) const;
@@ -212,7 +170,6 @@ class Engine {
   EngineDeps deps_;
   mail::DeliveryAddress delivery_address_;
   storage::MaildirWriter writer_;
-  storage::FsyncMode fsync_;
   std::string hostname_;
   std::string pid_;
 };

@@ -22,8 +22,7 @@ base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr sett
                                                         const std::string& service,
                                                         std::shared_ptr<ConcurrencyLimiter> limiter,
                                                         EngineDeps::StoreFn store,
-                                                        EngineDeps::StoreBeginFn store_begin,
-                                                        EngineDeps::StageFn stage) {
+                                                        EngineDeps::StoreBeginFn store_begin) {
   if (!settings) return base::fail(base::Error::internal("make_engine: no settings"));
   auto db = userdb::UserDb::create(userdb_config(*settings, service));
   if (!db) return base::fail(db.error());
@@ -35,7 +34,6 @@ base::Result<std::shared_ptr<const Engine>> make_engine(config::SettingsPtr sett
   deps.service = service;
   deps.store = std::move(store);
   deps.store_begin = std::move(store_begin);
-  deps.stage = std::move(stage);
   deps.limiter = std::move(limiter);  // the process's one limiter; each call names its limit
   auto engine = Engine::create(std::move(settings), std::move(deps));
   if (!engine) return base::fail(engine.error());

@@ -25,6 +25,6 @@ userdb::UserDbConfig userdb_config(const config::Settings& settings, const std::
 [[nodiscard]] base::Result<std::shared_ptr<const Engine>> make_engine(
     config::SettingsPtr settings, const std::string& service,
     std::shared_ptr<ConcurrencyLimiter> limiter = nullptr, EngineDeps::StoreFn store = nullptr,
-    EngineDeps::StoreBeginFn store_begin = nullptr, EngineDeps::StageFn stage = nullptr);
+    EngineDeps::StoreBeginFn store_begin = nullptr);
 
 }  // namespace dovetail::deliver

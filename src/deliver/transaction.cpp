@@ -40,7 +40,7 @@ std::vector<Outcome> Transaction::deliver(const mail::Envelope& env, const mail:
 
 std::unique_ptr<DeliveryInFlight> Transaction::deliver_begin(const mail::Envelope& env, const mail::Spool& spool) {
   if (env.recipients.size() != recipients_.size()) return nullptr;  // deliver() answers that
-  return engine_->deliver_begin(env, spool, recipients_, &stage_);
+  return engine_->deliver_begin(env, spool, recipients_);
 }
 
 }  // namespace dovetail::deliver

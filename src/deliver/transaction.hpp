@@ -44,22 +44,13 @@ class Transaction {
   [[nodiscard]] std::unique_ptr<DeliveryInFlight> deliver_begin(const mail::Envelope& env,
                                                                 const mail::Spool& spool);
 
-  // The body has grown in a file-backed spool (Engine::stage_body); event thread.
-  void body_progress(const mail::Envelope& env, const mail::Spool& spool) {
-    engine_->stage_body(env, spool, recipients_, stage_);
-  }
-
-  void reset() {
-    recipients_.clear();
-    stage_ = BodyStage{};  // an unused stage is dropped here
-  }
+  void reset() { recipients_.clear(); }
   size_t size() const { return recipients_.size(); }
   const std::shared_ptr<const Engine>& engine() const { return engine_; }
 
  private:
   std::shared_ptr<const Engine> engine_;
   std::vector<ResolvedRecipient> recipients_;
-  BodyStage stage_;
 };
 
 }  // namespace dovetail::deliver

@@ -153,9 +153,6 @@ int run_daemon(const DaemonOptions& options) {
     }, [writer, wire_fsync](const storage::Body& body, std::string_view headers,
                             std::span<const storage::SaveTarget> targets, std::span<const std::string> keys) {
       return privsep::begin_store_via_writer(writer, body, headers, targets, keys, wire_fsync);
-    }, [writer, wire_fsync](int body_fd, uint64_t body_octets, std::string_view headers,
-                            const storage::SaveTarget& target, std::string_view key) {
-      return privsep::begin_stage_via_writer(writer, body_fd, body_octets, headers, target, key, wire_fsync);
     });
   }
   if (auto engine = backends->engine_for(lmtp); !engine) {

@@ -42,9 +42,6 @@ class DeliveryBackend {
   virtual std::unique_ptr<deliver::DeliveryInFlight> deliver_begin(const mail::Envelope&, const mail::Spool&) {
     return nullptr;
   }
-  // During DATA/BDAT on the event thread: the body has grown in a file-backed spool (a large
-  // body may be written while it arrives, Engine::stage_body). Must not block.
-  virtual void body_progress(const mail::Envelope&, const mail::Spool&) {}
   // Transaction over (RSET, new MAIL, disconnect, after DATA).
   virtual void reset() {}
 };

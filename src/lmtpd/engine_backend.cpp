@@ -23,7 +23,6 @@ class EngineBackend final : public DeliveryBackend {
                                                            const mail::Spool& spool) override {
     return txn_.deliver_begin(env, spool);
   }
-  void body_progress(const mail::Envelope& env, const mail::Spool& spool) override { txn_.body_progress(env, spool); }
   void reset() override { txn_.reset(); }
 
  private:
@@ -48,7 +47,7 @@ base::Result<std::shared_ptr<const deliver::Engine>> EngineBackends::engine_for(
   std::lock_guard lock(mutex_);
   auto it = engines_.find(settings.get());
   if (it != engines_.end()) return it->second.second;
-  auto engine = deliver::make_engine(settings, "lmtp", limiter_, store_, store_begin_, stage_);
+  auto engine = deliver::make_engine(settings, "lmtp", limiter_, store_, store_begin_);
   if (!engine) return base::fail(engine.error());
   if (!limiter_) limiter_ = (*engine)->limiter();
   engines_[settings.get()] = {settings, *engine};
@@ -64,12 +63,10 @@ std::unique_ptr<DeliveryBackend> EngineBackends::make(const config::SettingsPtr&
   return std::make_unique<EngineBackend>(std::move(*engine));
 }
 
-void EngineBackends::set_store(deliver::EngineDeps::StoreFn store, deliver::EngineDeps::StoreBeginFn store_begin,
-                               deliver::EngineDeps::StageFn stage) {
+void EngineBackends::set_store(deliver::EngineDeps::StoreFn store, deliver::EngineDeps::StoreBeginFn store_begin) {
   std::lock_guard lock(mutex_);
   store_ = std::move(store);
   store_begin_ = std::move(store_begin);
-  stage_ = std::move(stage);
   engines_.clear();
 }
 

@@ -29,8 +29,7 @@ class EngineBackends {
   // After a reload: snapshots of the new config get new engines; old connections keep theirs.
   void forget_all();
   // Multi-uid mode: saves go to the privileged writer (privsep) instead of this process.
-  void set_store(deliver::EngineDeps::StoreFn store, deliver::EngineDeps::StoreBeginFn store_begin = nullptr,
-                 deliver::EngineDeps::StageFn stage = nullptr);
+  void set_store(deliver::EngineDeps::StoreFn store, deliver::EngineDeps::StoreBeginFn store_begin = nullptr);
 
  private:
   std::mutex mutex_;
@@ -38,7 +37,6 @@ class EngineBackends {
   std::shared_ptr<deliver::ConcurrencyLimiter> limiter_;
   deliver::EngineDeps::StoreFn store_;
   deliver::EngineDeps::StoreBeginFn store_begin_;
-  deliver::EngineDeps::StageFn stage_;
 };
 
 }  // namespace dovetail::lmtpd

@@ -164,15 +164,6 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
     });
   }
 
-  void on_body_progress(const mail::Envelope& env, const mail::Spool& spool) override {
-    if (!deps_.backend) return;
-    try {
-      deps_.backend->body_progress(env, spool);
-    } catch (const std::exception& e) {
-      base::log::error(log_prefix(), std::string("bug: body progress threw: ") + e.what());
-    }
-  }
-
   void on_reset() override {
     in_txn_ = false;
     if (deps_.backend) deps_.backend->reset();

@@ -23,62 +23,7 @@ TargetResult failed(TargetStatus status, std::string reason) {
   return r;
 }
 
-storage::MissingMailbox missing_policy(const DeliverTarget& t) {
-  return !t.autocreate       ? storage::MissingMailbox::kUseInbox
-         : t.autosubscribe ? storage::MissingMailbox::kCreateAndSubscribe
-                           : storage::MissingMailbox::kCreate;
-}
-
-bool same_target(const DeliverTarget& a, const DeliverTarget& b) {
-  return a.user == b.user && a.mailbox == b.mailbox && a.autocreate == b.autocreate &&
-         a.autosubscribe == b.autosubscribe;
-}
-
-storage::CopyMode copy_mode(const deliver::Engine& resolver) {
-  return resolver.settings().maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
-                                                         : storage::CopyMode::kWriteEach;
-}
-
-class MaildirStage final : public WriterStage {
- public:
-  MaildirStage(storage::FsyncMode mode, storage::CopyMode copies) : writer(mode, storage::real_fs(), copies) {}
-  void more(uint64_t body_octets) override { writer.stage_more(*copy, body_octets); }
-
-  storage::MaildirWriter writer;
-  DeliverTarget target;
-  deliver::ResolvedRecipient resolved;
-  base::UniqueFd body;  // the spool, open as long as the staged file reads from it
-  storage::StagedCopyPtr copy;
-};
-
 }  // namespace
-
-std::unique_ptr<WriterStage> MaildirBackend::stage(const StageRequest& request, base::UniqueFd body_fd) {
-  std::shared_ptr<const deliver::Engine> resolver;
-  storage::FsyncMode configured;
-  {
-    std::lock_guard lock(mutex_);
-    resolver = resolver_;
-    configured = fsync_;
-  }
-  if (!acceptable_user_name(request.target.user)) return nullptr;
-  mail::Envelope env;
-  mail::Recipient rcpt;
-  rcpt.id = "writer";
-  auto r = resolver->resolve(env, rcpt, {.user = request.target.user});
-  auto* ok = std::get_if<deliver::ResolvedRecipient>(&r);
-  if (ok == nullptr) return nullptr;  // the delivery itself reports why
-  auto staged = std::make_unique<MaildirStage>(stricter(configured, request.fsync), copy_mode(*resolver));
-  staged->target = request.target;
-  staged->resolved = std::move(*ok);
-  staged->body = std::move(body_fd);
-  ScopedFsIdentity identity(staged->resolved.target.uid, staged->resolved.target.gid);
-  if (!identity.ok()) return nullptr;
-  staged->copy = staged->writer.stage(staged->body.get(), request.body_octets, request.headers,
-                                      staged->resolved.target, {request.target.mailbox, missing_policy(request.target)});
-  if (!staged->copy) return nullptr;
-  return staged;
-}
 
 bool acceptable_user_name(std::string_view user) { return deliver::is_safe_user_name(user); }
 
@@ -92,13 +37,6 @@ void MaildirBackend::replace(std::shared_ptr<const deliver::Engine> resolver, st
 }
 
 DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd) {
-  return deliver(request, body_fd, nullptr);
-}
-
-DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd, WriterStage* stage) {
-  auto* staged = dynamic_cast<MaildirStage*>(stage);
-  if (staged != nullptr && (request.targets.empty() || !same_target(staged->target, request.targets.front())))
-    staged = nullptr;
   std::shared_ptr<const deliver::Engine> resolver;
   storage::FsyncMode configured;
   {
@@ -142,7 +80,9 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd,
     }
   }
 
-  storage::MaildirWriter writer(stricter(configured, request.fsync), storage::real_fs(), copy_mode(*resolver));
+  storage::MaildirWriter writer(stricter(configured, request.fsync), storage::real_fs(),
+                                resolver->settings().maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
+                                                                                : storage::CopyMode::kWriteEach);
   for (const auto& [ids, members] : groups) {
     ScopedFsIdentity identity(ids.first, ids.second);
     if (!identity.ok()) {
@@ -150,10 +90,14 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd,
       continue;
     }
     std::vector<storage::SaveTarget> targets;
-    for (size_t i : members) targets.push_back({&resolved[i].target, {request.targets[i].mailbox, missing_policy(request.targets[i])}});
-    // Target 0 leads its group (members are in request order): the staged copy, if any, is its.
-    storage::StagedCopy* copy = staged != nullptr && members.front() == 0 ? staged->copy.get() : nullptr;
-    auto results = writer.save_batch(body, request.headers, targets, copy);
+    for (size_t i : members) {
+      const auto& t = request.targets[i];
+      storage::MissingMailbox policy = !t.autocreate       ? storage::MissingMailbox::kUseInbox
+                                       : t.autosubscribe ? storage::MissingMailbox::kCreateAndSubscribe
+                                                         : storage::MissingMailbox::kCreate;
+      targets.push_back({&resolved[i].target, {t.mailbox, policy}});
+    }
+    auto results = writer.save_batch(body, request.headers, targets);
     for (size_t k = 0; k < members.size(); ++k) {
       TargetResult& out = reply.results[members[k]];
       if (k >= results.size()) continue;

@@ -27,10 +27,6 @@ class MaildirBackend : public WriterBackend {
  public:
   MaildirBackend(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync);
   DeliverReply deliver(const DeliverRequest& request, int body_fd) override;
-  DeliverReply deliver(const DeliverRequest& request, int body_fd, WriterStage* staged) override;
-  // Resolves the user as deliver() would and stages the body in the target's Maildir under
-  // the user's identity (storage::MaildirWriter::stage).
-  std::unique_ptr<WriterStage> stage(const StageRequest& request, base::UniqueFd body_fd) override;
   // A reloaded config: later deliveries resolve and write with these; running ones finish
   // with the snapshot they took.
   void replace(std::shared_ptr<const deliver::Engine> resolver, storage::FsyncMode fsync);

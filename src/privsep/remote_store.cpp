@@ -116,55 +116,7 @@ class WriterSave final : public deliver::StoreInFlight {
   bool done_ = false;
 };
 
-class WriterStaged final : public deliver::StagedStore {
- public:
-  WriterStaged(std::shared_ptr<WriterClient> client, WriterClient::Stage stage, FsyncMode fsync)
-      : client_(std::move(client)), stage_(stage), fsync_(fsync) {}
-  ~WriterStaged() override {
-    if (!sent_) client_->stage_drop(stage_);
-  }
-  void more(uint64_t body_octets) override {
-    if (!sent_) client_->stage_more(stage_, body_octets);
-  }
-  std::unique_ptr<deliver::StoreInFlight> complete(const storage::Body& body, std::string_view headers,
-                                                   std::span<const storage::SaveTarget> targets,
-                                                   std::span<const std::string> lookup_keys) override {
-    if (sent_ || body.fd < 0) return nullptr;
-    auto p = prepare(body, headers, targets, lookup_keys, fsync_);
-    if (!p) return nullptr;
-    sent_ = true;  // from here the channel is the save's: finish() frees it
-    auto flight = client_->begin_on(stage_, std::move(p->request), p->body_fd);
-    if (!flight) return nullptr;  // the writer is gone; deliver() reports it
-    return std::make_unique<WriterSave>(client_, *flight);
-  }
-
- private:
-  std::shared_ptr<WriterClient> client_;
-  WriterClient::Stage stage_;
-  FsyncMode fsync_;
-  bool sent_ = false;
-};
-
 }  // namespace
-
-std::unique_ptr<deliver::StagedStore> begin_stage_via_writer(const std::shared_ptr<WriterClient>& client, int body_fd,
-                                                             uint64_t body_octets, std::string_view headers,
-                                                             const storage::SaveTarget& target,
-                                                             std::string_view lookup_key, FsyncMode fsync) {
-  if (body_fd < 0 || target.user == nullptr) return nullptr;
-  StageRequest request;
-  request.target.user = std::string(lookup_key);
-  request.target.mailbox = target.mailbox.name;
-  request.target.autocreate = target.mailbox.if_missing == storage::MissingMailbox::kCreate ||
-                              target.mailbox.if_missing == storage::MissingMailbox::kCreateAndSubscribe;
-  request.target.autosubscribe = target.mailbox.if_missing == storage::MissingMailbox::kCreateAndSubscribe;
-  request.headers = std::string(headers);
-  request.body_octets = body_octets;
-  request.fsync = fsync;
-  auto stage = client->stage_begin(request, body_fd);
-  if (stage.sock < 0) return nullptr;
-  return std::make_unique<WriterStaged>(client, stage, fsync);
-}
 
 std::vector<storage::SaveResult> store_via_writer(WriterClient& client, const storage::Body& body,
                                                   std::string_view headers,

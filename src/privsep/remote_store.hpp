@@ -36,13 +36,6 @@ std::unique_ptr<deliver::StoreInFlight> begin_store_via_writer(const std::shared
                                                                std::span<const std::string> lookup_keys,
                                                                FsyncMode fsync);
 
-// deliver::EngineDeps::stage through the writer (wire.hpp kStageBegin): holds a channel for
-// the transaction from now until its save; never blocks. nullptr = no channel free now.
-std::unique_ptr<deliver::StagedStore> begin_stage_via_writer(const std::shared_ptr<WriterClient>& client, int body_fd,
-                                                             uint64_t body_octets, std::string_view headers,
-                                                             const storage::SaveTarget& target,
-                                                             std::string_view lookup_key, FsyncMode fsync);
-
 FsyncMode to_wire(storage::FsyncMode mode);
 
 }  // namespace dovetail::privsep

@@ -130,57 +130,6 @@ base::Result<std::string> decode_reload(std::string_view frame) {
   return digest;
 }
 
-std::string encode(const StageRequest& r) {
-  Writer w;
-  w.str(r.target.user);
-  w.str(r.target.mailbox);
-  w.u8(static_cast<uint8_t>((r.target.autocreate ? 1 : 0) | (r.target.autosubscribe ? 2 : 0)));
-  w.str(r.headers);
-  w.u64(r.body_octets);
-  w.u8(static_cast<uint8_t>(r.fsync));
-  return w.frame(MessageType::kStageBegin);
-}
-
-base::Result<StageRequest> decode_stage_begin(std::string_view frame) {
-  auto payload = payload_of(frame, MessageType::kStageBegin);
-  if (!payload) return base::fail(payload.error());
-  Reader r(*payload);
-  StageRequest req;
-  uint8_t flags = 0, fsync = 0;
-  if (!r.str(req.target.user, kMaxString) || !r.str(req.target.mailbox, kMaxString) || !r.u8(flags) || flags > 3 ||
-      !r.str(req.headers, kMaxPayload) || !r.u64(req.body_octets) || !r.u8(fsync) || fsync > 2 || !r.done())
-    return base::fail(bad("stage: payload"));
-  if (req.target.user.empty()) return base::fail(bad("stage: empty user"));
-  req.target.autocreate = flags & 1;
-  req.target.autosubscribe = flags & 2;
-  req.fsync = static_cast<FsyncMode>(fsync);
-  return req;
-}
-
-std::string encode_stage_more(uint64_t body_octets) {
-  Writer w;
-  w.u64(body_octets);
-  return w.frame(MessageType::kStageMore);
-}
-
-base::Result<uint64_t> decode_stage_more(std::string_view frame) {
-  auto payload = payload_of(frame, MessageType::kStageMore);
-  if (!payload) return base::fail(payload.error());
-  Reader r(*payload);
-  uint64_t octets = 0;
-  if (!r.u64(octets) || !r.done()) return base::fail(bad("stage more: payload"));
-  return octets;
-}
-
-std::string encode_stage_end() { return Writer().frame(MessageType::kStageEnd); }
-
-base::Status decode_stage_end(std::string_view frame) {
-  auto payload = payload_of(frame, MessageType::kStageEnd);
-  if (!payload) return base::fail(payload.error());
-  if (!payload->empty()) return base::fail(bad("stage end: payload"));
-  return {};
-}
-
 base::Result<FrameHeader> decode_header(std::string_view bytes) {
   if (bytes.size() < kHeaderSize) return base::fail(bad("frame: short header"));
   Reader r(bytes.substr(0, kHeaderSize));
@@ -192,7 +141,9 @@ base::Result<FrameHeader> decode_header(std::string_view bytes) {
   r.u32(size);
   if (magic != kMagic) return base::fail(bad("frame: bad magic"));
   if (version != kVersion) return base::fail(bad("frame: unsupported version"));
-  if (type < static_cast<uint16_t>(MessageType::kDeliverRequest) || type > static_cast<uint16_t>(MessageType::kStageEnd))
+  if (type != static_cast<uint16_t>(MessageType::kDeliverRequest) &&
+      type != static_cast<uint16_t>(MessageType::kDeliverReply) &&
+      type != static_cast<uint16_t>(MessageType::kReady) && type != static_cast<uint16_t>(MessageType::kReload))
     return base::fail(bad("frame: unknown type"));
   if (size > kMaxPayload) return base::fail(bad("frame: payload too large"));
   return FrameHeader{static_cast<MessageType>(type), size};

@@ -24,7 +24,7 @@
 namespace dovetail::privsep {
 
 inline constexpr uint32_t kMagic = 0x57545644;  // "DVTW" little-endian
-inline constexpr uint16_t kVersion = 3;
+inline constexpr uint16_t kVersion = 2;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr uint32_t kMaxPayload = 192 * 1024;  // fits one SOCK_SEQPACKET record
 inline constexpr uint32_t kMaxInlineBody = 64 * 1024; // larger bodies travel as an fd
@@ -40,19 +40,7 @@ inline constexpr uint32_t kMaxString = 16 * 1024;     // user names, folder name
 // the daemon did (the file was edited again meanwhile). Requests sent after it are served
 // with the new config. The worst a compromised network process can do with it is make the
 // writer re-read a file root controls, or refuse to take it (a wrong digest).
-// kStageBegin (network -> writer, with the spool's descriptor) starts writing a large body
-// of a one-recipient transaction while it still arrives: the writer creates the anonymous
-// file in the target's Maildir and writes the whole chunks the spool already holds;
-// kStageMore (no descriptor) says how many body octets the spool holds now; kStageEnd (no
-// descriptor) drops the staged file (the transaction ended without delivery). The next
-// kDeliverRequest on the same channel completes the staged file when its first target,
-// headers and body file are the ones staged (the writer checks; otherwise it drops the stage
-// and writes as usual). At most one stage per channel; a new kStageBegin drops the old one.
-// A staged file has no name until its delivery is complete, so nothing of it is ever visible.
-enum class MessageType : uint16_t {
-  kDeliverRequest = 1, kDeliverReply = 2, kReady = 3, kReload = 4,
-  kStageBegin = 5, kStageMore = 6, kStageEnd = 7,
-};
+enum class MessageType : uint16_t { kDeliverRequest = 1, kDeliverReply = 2, kReady = 3, kReload = 4 };
 
 enum class FsyncMode : uint8_t { kOptimized = 0, kAlways = 1, kNever = 2 };
 
@@ -71,13 +59,6 @@ struct DeliverRequest {
   std::string body;       // inline body when !body_in_fd (<= kMaxInlineBody)
   uint64_t body_size = 0; // octets of the body (fd or inline)
   uint64_t body_lfs = 0;  // '\n' count of the body, for W=
-  FsyncMode fsync = FsyncMode::kOptimized;
-};
-
-struct StageRequest {
-  DeliverTarget target;
-  std::string headers;      // exactly the headers the kDeliverRequest will carry
-  uint64_t body_octets = 0; // what the spool holds now
   FsyncMode fsync = FsyncMode::kOptimized;
 };
 
@@ -103,13 +84,6 @@ inline constexpr uint32_t kMaxDigest = 128;  // hex characters; "" = no expectat
 std::string encode_reload(std::string_view config_digest);
 // The digest, checked to be at most kMaxDigest lower-case hex characters.
 [[nodiscard]] base::Result<std::string> decode_reload(std::string_view frame);
-
-std::string encode(const StageRequest& request);
-[[nodiscard]] base::Result<StageRequest> decode_stage_begin(std::string_view frame);
-std::string encode_stage_more(uint64_t body_octets);
-[[nodiscard]] base::Result<uint64_t> decode_stage_more(std::string_view frame);
-std::string encode_stage_end();
-[[nodiscard]] base::Status decode_stage_end(std::string_view frame);
 
 struct FrameHeader {
   MessageType type;

@@ -122,38 +122,6 @@ base::Result<WriterClient::InFlight> WriterClient::begin(DeliverRequest request,
   return send_on(sock, std::move(request), body_fd);
 }
 
-WriterClient::Stage WriterClient::stage_begin(const StageRequest& request, int body_fd) {
-  if (dead_) return {};
-  int sock = acquire(false);
-  if (sock < 0) return {};
-  if (auto sent = send_frame(sock, encode(request), body_fd); !sent) {
-    kill("send failed: " + sent.error().message);
-    return {};
-  }
-  return Stage{sock};
-}
-
-void WriterClient::stage_more(const Stage& stage, uint64_t body_octets) {
-  if (stage.sock < 0 || dead_) return;
-  if (auto sent = send_frame(stage.sock, encode_stage_more(body_octets)); !sent) kill("send failed: " + sent.error().message);
-}
-
-void WriterClient::stage_drop(const Stage& stage) {
-  if (stage.sock < 0) return;
-  if (!dead_) {
-    if (auto sent = send_frame(stage.sock, encode_stage_end()); !sent) kill("send failed: " + sent.error().message);
-  }
-  release(stage.sock);
-}
-
-base::Result<WriterClient::InFlight> WriterClient::begin_on(const Stage& stage, DeliverRequest request, int body_fd) {
-  if (stage.sock < 0 || dead_) {
-    std::lock_guard lock(mutex_);
-    return base::fail(base::Error::temporary("privileged writer unavailable: " + death_reason_));
-  }
-  return send_on(stage.sock, std::move(request), body_fd);
-}
-
 base::Result<DeliverReply> WriterClient::deliver(DeliverRequest request, int body_fd) {
   int sock = acquire(true);
   if (sock < 0) {

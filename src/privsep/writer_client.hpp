@@ -49,17 +49,6 @@ class WriterClient {
   };
   [[nodiscard]] base::Result<InFlight> begin(DeliverRequest request, int body_fd);
   [[nodiscard]] base::Result<DeliverReply> finish(const InFlight& flight);
-
-  // Staging a large body while it arrives (wire.hpp kStageBegin), for an event thread: takes
-  // a free channel for the transaction (sock = -1: none free now, or the writer is gone) and
-  // keeps it until begin_on() (its finish() frees it) or stage_drop(). Never blocks.
-  struct Stage {
-    int sock = -1;
-  };
-  [[nodiscard]] Stage stage_begin(const StageRequest& request, int body_fd);
-  void stage_more(const Stage& stage, uint64_t body_octets);
-  void stage_drop(const Stage& stage);
-  [[nodiscard]] base::Result<InFlight> begin_on(const Stage& stage, DeliverRequest request, int body_fd);
   // Tells the writer to re-read its config file (wire.hpp kReload, sent on every delivery
   // channel); no answer. Deliveries sent after this call returns are served with the
   // writer's new config (each channel's frames are handled in order). config_digest: what

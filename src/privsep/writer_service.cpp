@@ -48,7 +48,6 @@ struct Shared {
 
 void serve_channel(int sock, Shared& shared) {
   uint64_t reloads_seen = 0;
-  std::unique_ptr<WriterStage> stage;  // at most one per channel (wire.hpp kStageBegin)
   for (;;) {
     auto got = recv_frame(sock);
     if (!got) {
@@ -65,34 +64,11 @@ void serve_channel(int sock, Shared& shared) {
       shared.reloads.reached(++reloads_seen, *digest);
       continue;
     }
-    if (header && header->type == MessageType::kStageBegin) {
-      auto begun = decode_stage_begin(got->frame);
-      if (!begun || !got->fd.valid())
-        return shared.violation(begun ? std::string("stage frame without the body descriptor") : begun.error().message);
-      stage.reset();
-      stage = shared.backend.stage(*begun, std::move(got->fd));
-      continue;
-    }
-    if (header && header->type == MessageType::kStageMore) {
-      auto octets = decode_stage_more(got->frame);
-      if (!octets || got->fd.valid())
-        return shared.violation(octets ? std::string("stage frame with a descriptor") : octets.error().message);
-      if (stage) stage->more(*octets);
-      continue;
-    }
-    if (header && header->type == MessageType::kStageEnd) {
-      auto ended = decode_stage_end(got->frame);
-      if (!ended || got->fd.valid())
-        return shared.violation(ended ? std::string("stage frame with a descriptor") : ended.error().message);
-      stage.reset();
-      continue;
-    }
     auto request = decode_request(got->frame);
     if (!request) return shared.violation(request.error().message);
     if (request->body_in_fd != got->fd.valid())
       return shared.violation("body descriptor missing or unexpected");
-    DeliverReply reply = shared.backend.deliver(*request, got->fd.get(), stage.get());
-    stage.reset();
+    DeliverReply reply = shared.backend.deliver(*request, got->fd.get());
     reply.id = request->id;
     if (!send_frame(sock, encode(reply))) return;  // the peer is gone; so is this channel
   }

@@ -14,8 +14,6 @@
 // Security: see docs/decisions/0003-privilege-separation.md.
 #pragma once
 
-#include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "base/unique_fd.hpp"
@@ -23,31 +21,11 @@
 
 namespace dovetail::privsep {
 
-// A body being written while it arrives (wire.hpp kStageBegin). Destroying it drops
-// whatever was written (nothing of it was ever visible).
-class WriterStage {
- public:
-  virtual ~WriterStage() = default;
-  virtual void more(uint64_t body_octets) = 0;  // the spool holds this many octets now
-};
-
 class WriterBackend {
  public:
   virtual ~WriterBackend() = default;
   // Thread-safe. body_fd is -1 when the body is inline in the request.
   virtual DeliverReply deliver(const DeliverRequest& request, int body_fd) = 0;
-  // deliver() that may complete `staged` (begun on the same channel) as its first target;
-  // the backend checks that it is the same target, headers and body file.
-  virtual DeliverReply deliver(const DeliverRequest& request, int body_fd, WriterStage* staged) {
-    (void)staged;
-    return deliver(request, body_fd);
-  }
-  // Starts a stage; nullptr = not staged (the delivery will write as usual). Thread-safe.
-  virtual std::unique_ptr<WriterStage> stage(const StageRequest& request, base::UniqueFd body_fd) {
-    (void)request;
-    (void)body_fd;
-    return nullptr;
-  }
   // A kReload frame arrived (the daemon reloaded its config): re-read ours. The daemon sends
   // the frame on every channel; the first channel thread to see the n-th reload frame does it
   // (serialised), the others only wait for it, so a request sent on any channel after the

@@ -50,14 +50,6 @@ class Handler {
   virtual void on_data(const mail::Envelope& env, mail::Spool& spool,
                        std::function<void(std::vector<Reply>)> done) = 0;
 
-  // While a body arrives: the spool is a file and has grown by at least kBodyProgressStep
-  // octets since the last call (a large body can be written while it still arrives). On
-  // the session's thread; must not block; the body may still be refused or cut off later.
-  static constexpr uint64_t kBodyProgressStep = 64 * 1024;
-  virtual void on_body_progress(const mail::Envelope& env, const mail::Spool& spool) {
-    (void)env;
-    (void)spool;
-  }
   // The transaction ended without DATA (RSET, LHLO, disconnect) or after it.
   virtual void on_reset() = 0;
 };

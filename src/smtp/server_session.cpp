@@ -95,15 +95,6 @@ void ServerSession::Impl::per_recipient(const Reply& r) {
 void ServerSession::Impl::begin_body() {
   if (!spool) spool = std::make_unique<mail::Spool>(cfg.spool_memory_limit, cfg.spool_dir);
   body.start(spool.get(), cfg.max_mail_size);
-  body_reported = 0;
-}
-
-void ServerSession::Impl::body_grew() {
-  if (!spool || body.too_big() || body.failed() || spool->in_memory() ||
-      spool->size() < body_reported + Handler::kBodyProgressStep)
-    return;
-  body_reported = spool->size();
-  handler.on_body_progress(env, *spool);
 }
 
 void ServerSession::Impl::finish_body() {
@@ -192,11 +183,7 @@ void ServerSession::Impl::process() {
       }
       case Mode::kData: {
         in_pos += data_reader.consume(buf.substr(in_pos), body);
-        if (data_reader.done()) {
-          finish_body();
-        } else {
-          body_grew();
-        }
+        if (data_reader.done()) finish_body();
         break;
       }
       case Mode::kBdat: {
@@ -205,7 +192,6 @@ void ServerSession::Impl::process() {
         if (chunk_fate == ChunkFate::kStore) chunk_decoder.decode(buf.substr(in_pos, take), body);
         in_pos += take;
         chunk_remaining -= take;
-        if (chunk_fate == ChunkFate::kStore && !chunk_failed) body_grew();
         if (chunk_remaining == 0) finish_chunk();
         break;
       }

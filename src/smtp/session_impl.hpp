@@ -60,7 +60,6 @@ struct ServerSession::Impl {
   // reference to it (a synchronous `done` inside on_data returns into the handler).
   std::unique_ptr<mail::Spool> retired_spool;
   BodyWriter body;
-  uint64_t body_reported = 0;  // spool size at the last Handler::on_body_progress
   DataReader data_reader;
   ChunkDecoder chunk_decoder;
   uint64_t chunk_remaining = 0;
@@ -78,7 +77,6 @@ struct ServerSession::Impl {
   void close_with(int code, std::string_view enhanced, std::string_view text);
   void reset_transaction();  // ends the transaction; calls Handler::on_reset if one was open
   void begin_body();         // creates the spool and the writer for DATA/BDAT
-  void body_grew();          // Handler::on_body_progress when due
   void finish_body();        // body complete: size/errors checked, then Handler::on_data
   void per_recipient(const Reply& r);  // the same reply once per accepted recipient
   std::string recipient_id(unsigned seq) const;

@@ -57,25 +57,8 @@ bool direct_write_suits(Fs& fs, int fd, uint64_t size) {
   return type == EXT4_SUPER_MAGIC || type == XFS_SUPER_MAGIC;
 }
 
-base::Expected<uint64_t, SaveError> write_direct_chunks(Fs& fs, int fd, std::string_view headers, const Body& body,
-                                                        uint64_t from, const std::string& what) {
-  const uint64_t total = headers.size() + body.size;
-  char* buf = thread_buffer();
-  if (buf == nullptr) return fail_errno(-ENOMEM, "buffer for " + what);
-  const uint64_t whole = total & ~uint64_t{kDirectAlign - 1};
-  while (whole >= from + kStageMinWrite) {
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(kDirectChunk, whole - from));
-    if (auto g = gather(fs, headers, body, from, buf, len, what); !g) return Fail(g.error());
-    int64_t n = fs.write(fd, buf, len);
-    if (n < 0) return fail_errno(n, "write(" + what + ", O_DIRECT)");
-    if (static_cast<size_t>(n) != len) return fail_errno(-EIO, "write(" + what + ", O_DIRECT): short");
-    from += len;
-  }
-  return from;
-}
-
 base::Expected<void, SaveError> write_direct(Fs& fs, int fd, std::string_view headers, const Body& body,
-                                             const std::string& what, uint64_t from) {
+                                             const std::string& what) {
   const uint64_t total = headers.size() + body.size;
   char* buf = thread_buffer();
   // 256 KiB not to be had is the same temporary failure as any other ENOMEM on this path.
@@ -86,7 +69,7 @@ base::Expected<void, SaveError> write_direct(Fs& fs, int fd, std::string_view he
     if (int r = fs.set_direct_io(fd, false); r < 0) return fail_errno(r, "fcntl(" + what + ", no O_DIRECT)");
     return {};
   };
-  for (uint64_t pos = from; pos < total;) {
+  for (uint64_t pos = 0; pos < total;) {
     const size_t fill = static_cast<size_t>(std::min<uint64_t>(kDirectChunk, total - pos));
     if (auto g = gather(fs, headers, body, pos, buf, fill, what); !g) return g;
     size_t done = 0;

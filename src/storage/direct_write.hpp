@@ -32,23 +32,13 @@ namespace dovetail::storage {
 inline constexpr uint64_t kDirectMinSize = 16 * 1024;
 inline constexpr size_t kDirectAlign = 4096;        // memory, offsets and lengths of direct writes
 inline constexpr size_t kDirectChunk = 256 * 1024;  // bytes per direct write()
-inline constexpr size_t kStageMinWrite = 128 * 1024;  // smallest direct write of a body still arriving
 
 // Whether a file of `size` octets on fd's filesystem is written with write_direct().
 bool direct_write_suits(Fs& fs, int fd, uint64_t size);
 
-// Writes headers + body from octet `from` on (0 for a new, empty file; else a multiple of
-// kDirectAlign already written, with fd's offset there). Turns O_DIRECT on for the aligned
-// blocks and off for the tail; on EINVAL from a direct write the rest is buffered.
+// Writes headers + body at fd's offset 0 (a new, empty file). Turns O_DIRECT on for the
+// aligned blocks and off for the tail; on EINVAL from a direct write the rest is buffered.
 base::Expected<void, SaveError> write_direct(Fs& fs, int fd, std::string_view headers, const Body& body,
-                                             const std::string& what, uint64_t from = 0);
-
-// For a body still arriving (body.size = what exists so far): writes the whole blocks of
-// headers + body from octet `from` (aligned, fd's offset) with O_DIRECT, already turned on by
-// the caller, in writes of kStageMinWrite up to kDirectChunk (fewer, smaller writes would
-// leave more to write after the last octet arrives). Returns the new end; a direct write the
-// kernel refuses or cuts short is an error here (the caller then writes the ordinary way).
-base::Expected<uint64_t, SaveError> write_direct_chunks(Fs& fs, int fd, std::string_view headers, const Body& body,
-                                                        uint64_t from, const std::string& what);
+                                             const std::string& what);
 
 }  // namespace dovetail::storage

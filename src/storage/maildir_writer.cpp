@@ -213,37 +213,6 @@ int create_anonymous(Fs& fs, const OpenBox& box) {
   return fd;
 }
 
-// An anonymous file holding the whole message: fsync, then its name in new/. On failure
-// the file is closed and, never having had a name, gone.
-base::Expected<std::string, SaveError> publish_anonymous(Fs& fs, OpenBox& box, FsFd& file, uint64_t size,
-                                                         uint64_t vsize, FsyncMode mode, const std::string& what) {
-  const int fd = file.get();
-  if (mode != FsyncMode::kNever) {
-    if (int s = fs.fsync(fd); s < 0) {
-      file.reset();
-      return fail_errno(s, "fsync(" + what + ")");
-    }
-  }
-  // The unique name is taken only now: its time is the moment the mail becomes visible.
-  std::string final_name;
-  int r = -EEXIST;
-  for (int attempt = 0; attempt < kCreateAttempts && r == -EEXIST; ++attempt) {
-    final_name = with_sizes(next_unique_base(), size, vsize);
-    r = fs.link_file(fd, box.neu.get(), final_name.c_str());
-  }
-  if (r < 0) {
-    file.reset();
-    return fail_errno(r, "link(" + what + " -> new/)");
-  }
-  // The name is durable once new/ is synced (save_batch); the close cannot lose data
-  // that fsync already wrote, but a failure still means something is wrong: report it.
-  if (int c = fs.close(file.release()); c < 0) {
-    fs.unlink_at(box.neu.get(), final_name.c_str());
-    return fail_errno(c, "close(" + what + ")");
-  }
-  return final_name;
-}
-
 // tmp/ → write → fsync → new/<base>,S=,W=. Returns the name in new/. On failure nothing is
 // left in tmp/ and nothing was published.
 base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Body& body,
@@ -285,9 +254,25 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Bo
     if (auto w = write_all(fs, fd, headers.data(), headers.size(), tmp_what); !w) return abort_with(w.error());
     if (auto c = copy_body(fs, body, fd, tmp_what); !c) return abort_with(c.error());
   }
-  if (anonymous) return publish_anonymous(fs, box, file, size, vsize, mode, tmp_what);
   if (mode != FsyncMode::kNever) {
     if (int s = fs.fsync(fd); s < 0) return abort_with(classify_errno(-s, "fsync(" + tmp_what + ")"));
+  }
+  if (anonymous) {
+    // The unique name is taken only now: its time is the moment the mail becomes visible.
+    std::string final_name;
+    int r = -EEXIST;
+    for (int attempt = 0; attempt < kCreateAttempts && r == -EEXIST; ++attempt) {
+      final_name = with_sizes(next_unique_base(), size, vsize);
+      r = fs.link_file(fd, box.neu.get(), final_name.c_str());
+    }
+    if (r < 0) return abort_with(classify_errno(-r, "link(" + tmp_what + " -> new/)"));
+    // The name is durable once new/ is synced (save_batch); the close cannot lose data
+    // that fsync already wrote, but a failure still means something is wrong: report it.
+    if (int c = fs.close(file.release()); c < 0) {
+      fs.unlink_at(box.neu.get(), final_name.c_str());
+      return fail_errno(c, "close(" + tmp_what + ")");
+    }
+    return final_name;
   }
   if (int c = fs.close(file.release()); c < 0) {
     fs.unlink_at(box.tmp.get(), base.c_str());
@@ -360,84 +345,6 @@ void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, cons
 
 }  // namespace
 
-struct StagedCopy {
-  UserTarget user;  // copies: compared with the final save's target
-  MailboxRequest mailbox;
-  std::string headers;
-  int body_fd = -1;  // the spool; owned by the caller, open until the save
-  dev_t body_dev = 0;
-  ino_t body_ino = 0;
-  OpenBox box;
-  FsFd file;
-  uint64_t written = 0;  // octets of headers + body in the file, a multiple of kDirectAlign
-  bool broken = false;
-  std::string what;
-};
-
-void StagedCopyDeleter::operator()(StagedCopy* staged) const { delete staged; }
-
-namespace {
-
-bool same_location(const UserTarget& a, const UserTarget& b) {
-  return a.uid == b.uid && a.gid == b.gid && a.location.layout == b.location.layout &&
-         a.location.root == b.location.root && a.location.inbox == b.location.inbox &&
-         a.location.control == b.location.control;
-}
-
-// The staged copy is this save's first copy: same owner, Maildir, mailbox request, headers
-// and body file (the body may only have grown since).
-bool staged_for(Fs& fs, const StagedCopy& staged, const SaveTarget& target, std::string_view headers,
-                const Body& body) {
-  if (staged.broken || body.fd < 0 || headers != staged.headers || !same_location(staged.user, *target.user) ||
-      staged.mailbox.name != target.mailbox.name || staged.mailbox.if_missing != target.mailbox.if_missing)
-    return false;
-  if (headers.size() + body.size < staged.written) return false;
-  struct stat st {};
-  return fs.fstat(body.fd, &st) == 0 && st.st_dev == staged.body_dev && st.st_ino == staged.body_ino;
-}
-
-}  // namespace
-
-StagedCopyPtr MaildirWriter::stage(int body_fd, uint64_t body_octets, std::string headers, const UserTarget& user,
-                                   const MailboxRequest& mailbox) const {
-  Fs& fs = *fs_;
-  if (mode_ == FsyncMode::kNever || body_fd < 0) return nullptr;
-  StagedCopyPtr staged(new StagedCopy);
-  struct stat st {};
-  if (fs.fstat(body_fd, &st) != 0) return nullptr;
-  staged->body_dev = st.st_dev;
-  staged->body_ino = st.st_ino;
-  auto box = open_box(fs, user, mailbox, mode_);
-  if (!box) return nullptr;
-  int fd = create_anonymous(fs, *box);
-  if (fd < 0) return nullptr;  // no O_TMPFILE: nothing to stage into without a name
-  staged->file = FsFd(fs, fd);
-  if (box->perms.chown && fs.fchown(fd, box->perms.uid, box->perms.gid) < 0) return nullptr;
-  if (!direct_write_suits(fs, fd, kDirectMinSize) || fs.set_direct_io(fd, true) != 0) return nullptr;
-  staged->user = user;
-  staged->mailbox = mailbox;
-  staged->headers = std::move(headers);
-  staged->body_fd = body_fd;
-  staged->what = box->path + "/new/(anonymous, staged)";
-  staged->box = std::move(*box);
-  stage_more(*staged, body_octets);
-  if (staged->broken) return nullptr;
-  return staged;
-}
-
-void MaildirWriter::stage_more(StagedCopy& staged, uint64_t body_octets) const {
-  if (staged.broken) return;
-  Body so_far;
-  so_far.fd = staged.body_fd;
-  so_far.size = body_octets;
-  auto end = write_direct_chunks(*fs_, staged.file.get(), staged.headers, so_far, staged.written, staged.what);
-  if (end) {
-    staged.written = *end;
-  } else {
-    staged.broken = true;
-  }
-}
-
 base::Result<FsyncMode> parse_fsync_mode(std::string_view setting) {
   if (setting == "optimized") return FsyncMode::kOptimized;
   if (setting == "always") return FsyncMode::kAlways;
@@ -454,7 +361,7 @@ SaveResult MaildirWriter::save(const Body& body, std::string_view headers, const
 }
 
 std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_view headers,
-                                                  std::span<const SaveTarget> targets, StagedCopy* staged) const {
+                                                  std::span<const SaveTarget> targets) const {
   Fs& fs = *fs_;
   const uint64_t size = headers.size() + body.size;
   const uint64_t vsize = crlf_size(headers) + body.size + body.line_feeds;
@@ -468,29 +375,7 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
   std::vector<size_t> copy_of(targets.size());
   results.reserve(targets.size());
 
-  if (staged != nullptr && !targets.empty() && staged_for(fs, *staged, targets[0], headers, body)) {
-    // The first copy is mostly on disk already: the rest, then the usual fsync and name.
-    boxes[0] = std::move(staged->box);
-    Saved saved;
-    saved.mailbox = boxes[0].vname;
-    saved.created_mailbox = boxes[0].created;
-    saved.warning = boxes[0].warning;
-    auto rest = write_direct(fs, staged->file.get(), headers, body, staged->what, staged->written);
-    auto named = rest ? publish_anonymous(fs, boxes[0], staged->file, size, vsize, mode_, staged->what)
-                      : base::Expected<std::string, SaveError>(Fail(rest.error()));
-    staged->file.reset();
-    if (named) {
-      names[0] = *named;
-      saved.path = boxes[0].path + "/new/" + names[0];
-      copy_of[0] = 0;
-      sources.push_back(0);
-      results.emplace_back(std::move(saved));
-    } else {
-      results.emplace_back(Fail(named.error()));
-    }
-  }
-
-  for (size_t i = results.size(); i < targets.size(); ++i) {
+  for (size_t i = 0; i < targets.size(); ++i) {
     auto opened = open_box(fs, *targets[i].user, targets[i].mailbox, mode_);
     if (!opened) {
       results.emplace_back(Fail(opened.error()));

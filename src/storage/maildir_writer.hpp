@@ -28,7 +28,6 @@
 
 #include <sys/types.h>
 
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -86,15 +85,6 @@ struct Saved {
 
 using SaveResult = base::Expected<Saved, SaveError>;
 
-// A copy begun while its body still arrives (MaildirWriter::stage): an anonymous file in the
-// target's new/ with the first whole chunks written. Destroying it unused drops the file
-// (it never had a name). Opaque; one thread at a time.
-struct StagedCopy;
-struct StagedCopyDeleter {
-  void operator()(StagedCopy* staged) const;
-};
-using StagedCopyPtr = std::unique_ptr<StagedCopy, StagedCopyDeleter>;
-
 class MaildirWriter {
  public:
   explicit MaildirWriter(FsyncMode mode, Fs& fs = real_fs(), CopyMode copies = CopyMode::kHardLink,
@@ -112,23 +102,9 @@ class MaildirWriter {
   }
   [[nodiscard]] SaveResult save(const Body& body, std::string_view headers, const UserTarget& user,
                                 const MailboxRequest& mailbox) const;
-  // One result per target, in order. With `staged`, the first target is completed from it
-  // when it was staged for the same user, mailbox, headers and body file (only the rest of
-  // the body is written then); otherwise the staged file is dropped and written as usual.
+  // One result per target, in order.
   [[nodiscard]] std::vector<SaveResult> save_batch(const Body& body, std::string_view headers,
-                                                   std::span<const SaveTarget> targets,
-                                                   StagedCopy* staged = nullptr) const;
-
-  // Streaming a large body to disk while it arrives (decision 0011). `body_fd` is the spool
-  // file, holding `body_octets` so far; the whole kDirectChunk chunks of headers + body are
-  // written with O_DIRECT now, later ones by stage_more(). nullptr = staging does not suit
-  // (mail_fsync = never, not ext4/XFS, no O_TMPFILE) or failed: the ordinary save follows.
-  // Opens (and per `mailbox`, may create) the mailbox as a save would; writes nothing visible.
-  [[nodiscard]] StagedCopyPtr stage(int body_fd, uint64_t body_octets, std::string headers, const UserTarget& user,
-                                    const MailboxRequest& mailbox) const;
-  // The spool now holds `body_octets`: writes the chunks that became whole. A failure marks
-  // the stage unusable (save_batch then writes the message the ordinary way).
-  void stage_more(StagedCopy& staged, uint64_t body_octets) const;
+                                                   std::span<const SaveTarget> targets) const;
 
  private:
   FsyncMode mode_;

@@ -339,9 +339,8 @@ def cmdline(pid: int) -> list[str]:
 # ----------------------------------------------------------------------------- wire format
 
 MAGIC = 0x57545644   # "DVTW" little-endian
-VERSION = 3
+VERSION = 2
 T_REQUEST, T_REPLY, T_RELOAD = 1, 2, 4
-T_STAGE_BEGIN, T_STAGE_MORE, T_STAGE_END = 5, 6, 7
 FSYNC_OPTIMIZED, FSYNC_ALWAYS, FSYNC_NEVER = 0, 1, 2
 
 
@@ -385,17 +384,6 @@ def request_payload(targets: list[Target], *, rid=1, headers=b"X-Test: 1\n", bod
     lfs = body.count(b"\n") if body_lfs is None else body_lfs
     p += struct.pack("<QQB", size, lfs, fsync)
     return p
-
-
-def stage_payload(target: Target, *, headers=b"X-Test: 1\n", body_octets=0, fsync=FSYNC_OPTIMIZED) -> bytes:
-    """kStageBegin: start writing a body still arriving (sent with the spool's descriptor)."""
-    return (wstr(target.user) + wstr(target.mailbox) +
-            bytes([(1 if target.autocreate else 0) | (2 if target.autosubscribe else 0)]) +
-            wstr(headers) + struct.pack("<QB", body_octets, fsync))
-
-
-def stage_more_frame(body_octets: int) -> bytes:
-    return frame(struct.pack("<Q", body_octets), mtype=T_STAGE_MORE)
 
 
 @dataclass

@@ -52,9 +52,10 @@ class LargeMessages(ServerTestCase):
         self.assertEqual(sent, {})
 
     def test_a_body_cut_off_midway_leaves_nothing_and_the_next_one_arrives(self):
-        """Past the spool's memory limit Dovetail starts writing the body while it still arrives
-        (decision 0011). A client that disconnects in the middle must leave no file in the
-        Maildir, visible or not, and the next message is stored whole."""
+        """A client that disconnects in the middle of a body past the spool's memory limit (so
+        spooled to a file) leaves no file in the Maildir, visible or not, and the next message
+        is stored whole. (Decision 0011 tried writing such bodies while they arrive; this held
+        for it as well.)"""
         self.clear_mail()
         c = self.connect()
         c.lhlo()

@@ -331,54 +331,6 @@ class WriterHostileTest(unittest.TestCase):
         self.assertEqual((rid, rs[0].status, rc), (9, 0, 0), f"{rs}\n{err}")
         self.assertEqual([p.read_bytes() for p in self.new_files("alice")], [b"X-Test: 1\n" + BODY])
 
-    def test_a_stage_is_completed_only_by_its_own_request(self):
-        """A body written while it arrives (kStageBegin/kStageMore, decision 0011) becomes the
-        file of the request that matches it, byte for byte; any other request gets an ordinary
-        file, and a dropped or refused stage leaves nothing behind."""
-        body = b"Subject: staged\n\n" + b"".join(b"%07d staged line\n" % i for i in range(40000))
-        headers = b"Return-Path: <s@remote.example>\nDelivered-To: alice@test.example\n"
-        with tempfile.TemporaryFile(dir=self.work.path / "tmp") as f:
-            f.write(body)
-            f.flush()
-            self.before = self.work.snapshot()
-            w = self.writer()
-
-            def request(target, rid, hdrs=headers):
-                w.send(ph.frame(ph.request_payload([target], rid=rid, headers=hdrs, in_fd=True,
-                                                   body_size=len(body), body_lfs=body.count(b"\n"),
-                                                   fsync=ph.FSYNC_OPTIMIZED)), [f.fileno()])
-                got_rid, rs = ph.decode_reply(w.sock.recv(1 << 20))
-                self.assertEqual(got_rid, rid)
-                return rs[0]
-
-            def stage(target, octets):
-                w.send(ph.frame(ph.stage_payload(target, headers=headers, body_octets=octets),
-                                mtype=ph.T_STAGE_BEGIN), [f.fileno()])
-
-            # 1. staged for alice, grown, completed by alice's request
-            stage(Target(A), 300 * 1024)
-            w.send(ph.stage_more_frame(500 * 1024))
-            self.assertEqual(request(Target(A), 1).status, 0)
-            # 2. staged for alice, but the request is bob's: bob gets an ordinary file
-            stage(Target(A), 300 * 1024)
-            self.assertEqual(request(Target(B), 2).status, 0)
-            # 3. staged for alice with other headers than the request's: written anew
-            stage(Target(A), 300 * 1024)
-            self.assertEqual(request(Target(A), 3, hdrs=b"X-Other: 1\n").status, 0)
-            # 4. staged and dropped (the transaction ended without delivery)
-            stage(Target(A), 300 * 1024)
-            w.send(ph.frame(b"", mtype=ph.T_STAGE_END))
-            # 5. a stage for a name the writer refuses writes nothing, and is no violation
-            stage(Target("../../rootonly@test.example"), 300 * 1024)
-            w.send(ph.stage_more_frame(len(body)))
-            self.assertEqual(request(Target(B), 5).status, 0)
-            rc, err = w.finish()
-        self.assertEqual(rc, 0, err)
-        alice = sorted(p.read_bytes() for p in self.new_files("alice"))
-        self.assertEqual(alice, sorted([headers + body, b"X-Other: 1\n" + body]))
-        self.assertEqual([p.read_bytes() for p in self.new_files("bob")], [headers + body] * 2)
-        self.assert_only_below([self.maildir_rel("alice"), self.maildir_rel("bob")], "stages")
-
     # -- frames that must kill the channel, with nothing written ----------------------------
 
     def violations(self):
@@ -435,17 +387,6 @@ class WriterHostileTest(unittest.TestCase):
         ]
         if bad_flags:
             cases.append(("unknown target flags", ph.frame(bad_flags), ()))
-        stage = ph.stage_payload(Target(A), body_octets=len(BODY))
-        cases += [
-            ("stage without the body descriptor", ph.frame(stage, mtype=ph.T_STAGE_BEGIN), ()),
-            ("stage with a pipe for a body", ph.frame(stage, mtype=ph.T_STAGE_BEGIN), (r,)),
-            ("stage for an empty user", ph.frame(ph.stage_payload(Target("")), mtype=ph.T_STAGE_BEGIN),
-             (reg.fileno(),)),
-            ("stage with trailing bytes", ph.frame(stage + b"x", mtype=ph.T_STAGE_BEGIN), (reg.fileno(),)),
-            ("stage more with a descriptor", ph.stage_more_frame(1), (reg.fileno(),)),
-            ("stage more, short", ph.frame(b"\0\0\0", mtype=ph.T_STAGE_MORE), ()),
-            ("stage end with a payload", ph.frame(b"x", mtype=ph.T_STAGE_END), ()),
-        ]
         return cases
 
     def test_malformed_frames_close_the_channel_and_write_nothing(self):

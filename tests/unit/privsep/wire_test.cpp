@@ -2,10 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
-#include <utility>
-#include <vector>
-
 namespace dovetail::privsep {
 namespace {
 
@@ -33,52 +29,6 @@ TEST(Wire, RequestRoundTrip) {
   EXPECT_TRUE(back->targets[1].autosubscribe);
   EXPECT_EQ(back->body, "Subject: hi\n\nbody\n");
   EXPECT_EQ(back->fsync, FsyncMode::kAlways);
-}
-
-TEST(Wire, StageFramesRoundTripAndRefuseWhatIsMalformed) {
-  StageRequest s;
-  s.target = {"alice@test.example", "Lists", true, false};
-  s.headers = "Return-Path: <s@x>\nDelivered-To: alice@test.example\n";
-  s.body_octets = 300 * 1024;
-  s.fsync = FsyncMode::kAlways;
-  const std::string frame = encode(s);
-  auto back = decode_stage_begin(frame);
-  ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->target.user, "alice@test.example");
-  EXPECT_EQ(back->target.mailbox, "Lists");
-  EXPECT_TRUE(back->target.autocreate);
-  EXPECT_FALSE(back->target.autosubscribe);
-  EXPECT_EQ(back->headers, s.headers);
-  EXPECT_EQ(back->body_octets, 300u * 1024);
-  EXPECT_EQ(back->fsync, FsyncMode::kAlways);
-  EXPECT_EQ(decode_header(frame)->type, MessageType::kStageBegin);
-
-  auto more = decode_stage_more(encode_stage_more(123456789));
-  ASSERT_TRUE(more);
-  EXPECT_EQ(*more, 123456789u);
-  EXPECT_TRUE(decode_stage_end(encode_stage_end()));
-
-  StageRequest nobody = s;
-  nobody.target.user.clear();
-  std::string bad_flags = frame;
-  bad_flags[kHeaderSize + 4 + s.target.user.size() + 4 + s.target.mailbox.size()] = 4;
-  std::string long_more = encode_stage_more(1);
-  long_more[8] = 9;  // claims a 9-octet payload
-  long_more += "x";
-  std::string end_with_payload = encode_stage_end();
-  end_with_payload[8] = 1;
-  end_with_payload += "x";
-  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
-           {"empty user", encode(nobody)},
-           {"unknown target flags", bad_flags},
-           {"truncated", frame.substr(0, frame.size() - 1)},
-           {"a request is no stage", encode(sample())}}) {
-    EXPECT_FALSE(decode_stage_begin(bytes)) << name;
-  }
-  EXPECT_FALSE(decode_stage_more(long_more));
-  EXPECT_FALSE(decode_stage_more(encode_stage_end()));
-  EXPECT_FALSE(decode_stage_end(end_with_payload));
-  EXPECT_FALSE(decode_request(frame));  // and a stage is no request
 }
 
 TEST(Wire, ReloadFrameCarriesOnlyAHexDigest) {
