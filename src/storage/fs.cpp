@@ -4,6 +4,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 
@@ -33,12 +34,25 @@ int RealFs::link_at(int old_dir, const char* old_path, int new_dir, const char* 
   return retry([&] { return ::linkat(old_dir, old_path, new_dir, new_path, 0); });
 }
 int RealFs::link_file(int fd, int new_dir, const char* new_path) {
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on kernels before 6.10; the /proc path does not.
+  // A process refused once is refused every time (the privileged writer's capabilities are
+  // fixed at its start), so after the /proc path worked it goes there first: one linkat per
+  // delivery instead of two. Should /proc vanish, AT_EMPTY_PATH is tried again.
+  static std::atomic<bool> proc_first{false};
+  auto via_proc = [&] {
+    char proc[32];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return retry([&] { return ::linkat(AT_FDCWD, proc, new_dir, new_path, AT_SYMLINK_FOLLOW); });
+  };
+  if (proc_first.load(std::memory_order_relaxed)) {
+    int r = via_proc();
+    if (r != -ENOENT) return r;
+  }
   int r = retry([&] { return ::linkat(fd, "", new_dir, new_path, AT_EMPTY_PATH); });
   if (r != -ENOENT && r != -EPERM) return r;
-  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on kernels before 6.10; the /proc path does not.
-  char proc[32];
-  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  return retry([&] { return ::linkat(AT_FDCWD, proc, new_dir, new_path, AT_SYMLINK_FOLLOW); });
+  r = via_proc();
+  if (r == 0) proc_first.store(true, std::memory_order_relaxed);
+  return r;
 }
 int RealFs::unlink_at(int dir_fd, const char* path) {
   return retry([&] { return ::unlinkat(dir_fd, path, 0); });
