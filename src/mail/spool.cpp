@@ -1,7 +1,5 @@
 #include "mail/spool.hpp"
 
-#include "mail/line_feeds.hpp"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "mail/line_feeds.hpp"
 
 namespace dovetail::mail {
 

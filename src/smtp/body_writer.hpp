@@ -39,7 +39,6 @@ class BodyWriter {
 
  private:
   void flush();
-
   void put(std::string_view stored);
 
   mail::Spool* spool_ = nullptr;
