@@ -46,6 +46,7 @@ struct Options {
   bool shared_sync = false;
   bool dir_datasync = false;
   bool direct = false;
+  bool group_commit = false;
 };
 
 // --dir-datasync: new/ made durable with fdatasync (as Dovecot does), which skips the
@@ -57,6 +58,12 @@ int sync_dir(int fd) { return g_dir_datasync ? ::fdatasync(fd) : ::fsync(fd); }
 // last partial block through the page cache — what Dovetail's writer does from 16 KiB on
 // (storage/direct_write.hpp). `payload` must be 4096-aligned in memory.
 bool g_direct = false;
+
+// --group-commit: neither the file nor new/ gets its own fsync. The file is written, then a
+// shared filesystem sync (storage::SharedSync: syncfs + flush, run by one caller for all who
+// wait) makes it durable, then it is linked, then a second shared sync makes the link
+// durable: two shared passes per delivery instead of two private fsync chains.
+bool g_group_commit = false;
 bool write_payload(int fd, std::string_view payload) {
   if (!g_direct) return ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size());
   const size_t aligned = payload.size() & ~size_t{4095};
@@ -100,15 +107,18 @@ bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, st
                     bool shared) {
   const int fd = ::openat(new_fds[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  bool ok = write_payload(fd, payload) && ::fsync(fd) == 0;
+  struct stat st {};
+  bool ok = write_payload(fd, payload) && ::fstat(new_fds[0], &st) == 0;
+  if (ok && g_group_commit)
+    ok = dovetail::storage::SharedSync::process().sync(dovetail::storage::real_fs(), new_fds[0], st.st_dev) == 0;
+  else if (ok)
+    ok = ::fsync(fd) == 0;
   for (size_t i = 0; ok && i < new_fds.size(); ++i)
     ok = ::linkat(fd, "", new_fds[i], name.c_str(), AT_EMPTY_PATH) == 0;
   ok = ::close(fd) == 0 && ok;
   if (!ok) return false;
   if (shared) {
-    struct stat st {};
-    return ::fstat(new_fds[0], &st) == 0 &&
-           dovetail::storage::SharedSync::process().sync(dovetail::storage::real_fs(), new_fds[0], st.st_dev) == 0;
+    return dovetail::storage::SharedSync::process().sync(dovetail::storage::real_fs(), new_fds[0], st.st_dev) == 0;
   }
   for (int d : new_fds)
     if (sync_dir(d) != 0) return false;
@@ -190,7 +200,7 @@ double machine_busy_seconds() {
 double measure(const Options& opt, int threads, long& ops, double& cpu, double& machine, long& switches) {
   const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads) + "x" +
                            std::to_string(opt.links) + (opt.shared_sync ? "s" : "") +
-                           (opt.dir_datasync ? "d" : "") + (opt.direct ? "o" : "");
+                           (opt.dir_datasync ? "d" : "") + (opt.direct ? "o" : "") + (opt.group_commit ? "g" : "");
   make_dir(root);
   // 4096-aligned storage for --direct: a string's own buffer has no such guarantee.
   struct AlignedFree {
@@ -244,6 +254,8 @@ int main(int argc, char** argv) {
       opt.dir_datasync = true;
     } else if (a == "--direct") {
       opt.direct = true;
+    } else if (a == "--group-commit") {
+      opt.group_commit = true;
     } else if (a == "--threads" && has_value) {
       opt.threads.clear();
       for (const char* p = argv[++i]; *p != '\0';) {
@@ -256,7 +268,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n"
                    "                   [--links N] [--shared-sync]   (both imply --tmpfile) [--dir-datasync]\n"
-                   "                   [--direct]   (implies --tmpfile)\n");
+                   "                   [--direct]   (implies --tmpfile) [--group-commit] (implies --shared-sync)\n");
       return 2;
     }
   }
@@ -264,14 +276,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fsync_limit: --dir is required (on the mail root's filesystem)\n");
     return 2;
   }
+  if (opt.group_commit) opt.shared_sync = true;
   if (opt.links > 1 || opt.shared_sync || opt.direct) opt.tmpfile = true;
+  g_group_commit = opt.group_commit;
   g_dir_datasync = opt.dir_datasync;
   g_direct = opt.direct;
   make_dir(opt.dir);
   std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"links\": %d, "
-              "\"shared_sync\": %s, \"dir_datasync\": %s, \"direct\": %s, \"results\": [",
+              "\"shared_sync\": %s, \"dir_datasync\": %s, \"direct\": %s, \"group_commit\": %s, \"results\": [",
               opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false", opt.links,
-              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false", opt.direct ? "true" : "false");
+              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false", opt.direct ? "true" : "false", opt.group_commit ? "true" : "false");
   for (size_t i = 0; i < opt.threads.size(); ++i) {
     long ops = 0;
     double cpu = 0, machine = 0;
