@@ -9,14 +9,38 @@
 // nothing (every "250" it sends is a lie), so it listens on loopback only.
 //
 // One thread, level-triggered epoll, non-blocking sockets: the cheapest shape per message.
-// Usage: null_lmtp PORT   (127.0.0.1; runs until SIGTERM/SIGINT)
+//
+// With --store DIR it becomes the barest *durable* LMTP server: the end of DATA runs the same
+// chain as bench/fsync_limit --tmpfile (an O_TMPFILE file in DIR/<domain>/<local>/Maildir/new/, the raw
+// DATA bytes written, from 16 KiB on with O_DIRECT like Dovetail, fsync, linked into every
+// recipient's new/, each new/ fsynced) before the 250s go out. No user lookup, no headers,
+// no dot-unstuffing, no log, no privilege separation, new/ kept open: what the client, the
+// conversation and the durable chain cost together on this machine, measured rather than
+// added up. Two shapes: the chain on a pool of --workers threads woken by the event thread
+// (which learns of each finished chain through an eventfd), or --blocking: one thread per
+// connection, blocking I/O, the chain inline (no hand-off at all).
+// Usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]]
+//        (127.0.0.1; runs until SIGTERM/SIGINT)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -31,6 +55,35 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// --store: DATA bytes in 4096-aligned memory that keeps its capacity between messages, so
+// big bodies go to O_DIRECT without another copy and nothing is reallocated per message.
+class Body {
+ public:
+  void append(const char* p, size_t n) {
+    if (size_ + n > capacity_) {
+      size_t cap = std::max<size_t>(capacity_ ? capacity_ * 2 : 65536, (size_ + n + 4095) & ~size_t{4095});
+      std::unique_ptr<char, Free> bigger(static_cast<char*>(std::aligned_alloc(4096, cap)));
+      if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+      data_ = std::move(bigger);
+      capacity_ = cap;
+    }
+    std::memcpy(data_.get() + size_, p, n);
+    size_ += n;
+  }
+  void resize_down(size_t n) { size_ = std::min(size_, n); }
+  void clear() { size_ = 0; }
+  const char* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 struct Conn {
   int fd = -1;
   std::string in;   // unconsumed command bytes
@@ -40,7 +93,79 @@ struct Conn {
   int rcpts = 0;
   bool quit = false;
   bool want_out = false;  // EPOLLOUT registered
+  // --store only:
+  std::vector<std::string> locals;  // recipients' mailboxes, "domain/local"
+  Body body;                        // raw DATA bytes
+  bool complete = false;            // a message ended: store it, then answer
+  std::string held;                 // bytes that arrived after it (pipelining)
 };
+
+// --store: where mailboxes live; new/ directories stay open for the process's lifetime.
+std::string g_store;
+std::mutex g_dirs_mutex;
+std::unordered_map<std::string, int> g_new_dirs;
+std::atomic<unsigned long> g_seq{0};
+
+// `mailbox` is "domain/local": its Maildir is DIR/domain/local/Maildir, as bench/run's
+// generated config puts it (mail_location = maildir:~/Maildir, home DIR/domain/local).
+int new_dir(const std::string& mailbox) {
+  std::lock_guard lock(g_dirs_mutex);
+  auto it = g_new_dirs.find(mailbox);
+  if (it != g_new_dirs.end()) return it->second;
+  std::string path = g_store;
+  for (const std::string& part : {mailbox.substr(0, mailbox.find('/')), mailbox, mailbox + "/Maildir",
+                                 mailbox + "/Maildir/new"}) {
+    path = g_store + "/" + part;
+    ::mkdir(path.c_str(), 0700);
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) g_new_dirs.emplace(mailbox, fd);
+  return fd;
+}
+
+// The durable chain for one message; false on any failure (the caller answers 451).
+bool store_message(const std::vector<std::string>& locals, const Body& body) {
+  if (locals.empty()) return true;
+  std::vector<int> dirs;
+  for (const auto& l : locals) {
+    const int d = new_dir(l);
+    if (d < 0) return false;
+    dirs.push_back(d);
+  }
+  const int fd = ::openat(dirs[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = true;
+  size_t done = 0;
+  if (body.size() >= 16384) {  // whole blocks straight to the device, as Dovetail does
+    const size_t blocks = body.size() & ~size_t{4095};
+    ok = ::fcntl(fd, F_SETFL, O_DIRECT) == 0;
+    while (ok && done < blocks) {
+      const ssize_t w = ::write(fd, body.data() + done, std::min<size_t>(256 * 1024, blocks - done));
+      ok = w > 0;
+      if (ok) done += static_cast<size_t>(w);
+    }
+    ok = ok && ::fcntl(fd, F_SETFL, 0) == 0;
+  }
+  while (ok && done < body.size()) {
+    const ssize_t w = ::write(fd, body.data() + done, body.size() - done);
+    ok = w > 0;
+    if (ok) done += static_cast<size_t>(w);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const std::string name = std::to_string(g_seq.fetch_add(1)) + ".bare";
+  for (const int d : dirs) ok = ok && ::linkat(fd, "", d, name.c_str(), AT_EMPTY_PATH) == 0;
+  ok = ::close(fd) == 0 && ok;
+  for (const int d : dirs) ok = ok && ::fsync(d) == 0;
+  return ok;
+}
+
+void answer_stored(Conn& c, bool ok) {
+  for (size_t r = 0; r < c.locals.size(); ++r)
+    c.out += ok ? "250 2.0.0 <bare> Saved\r\n" : "451 4.3.0 <bare> Not saved\r\n";
+  c.locals.clear();
+  c.body.clear();
+  c.complete = false;
+}
 
 bool starts_with_ci(std::string_view line, std::string_view word) {
   if (line.size() < word.size()) return false;
@@ -58,7 +183,10 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
   while (i < n) {
     if (c.data_state == 0) {
       const void* nl = std::memchr(p + i, '\n', n - i);
-      if (nl == nullptr) return n;
+      if (nl == nullptr) {
+        if (!g_store.empty()) c.body.append(p, n);
+        return n;
+      }
       i = static_cast<size_t>(static_cast<const char*>(nl) - p) + 1;
       c.data_state = 1;
       continue;
@@ -72,6 +200,12 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
       if (ch == '\n') {
         c.in_data = false;
         c.data_state = 1;
+        if (!g_store.empty()) {
+          c.body.append(p, i);
+          c.body.resize_down(c.body.size() - 3);  // the ".\r\n" end marker
+          c.complete = true;
+          return i;
+        }
         for (int r = 0; r < c.rcpts; ++r) c.out += "250 2.0.0 <null> Saved nowhere\r\n";
         c.rcpts = 0;
         return i;
@@ -79,6 +213,7 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
       c.data_state = 0;
     }
   }
+  if (!g_store.empty()) c.body.append(p, i);
   return i;
 }
 
@@ -87,9 +222,25 @@ void handle_line(Conn& c, std::string_view line) {
     c.out += "250-null\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
   } else if (starts_with_ci(line, "MAIL")) {
     c.rcpts = 0;
+    c.locals.clear();
     c.out += "250 2.1.0 OK\r\n";
   } else if (starts_with_ci(line, "RCPT")) {
     ++c.rcpts;
+    if (!g_store.empty()) {
+      // RCPT TO:<local@domain> -> mailbox "domain/local" (each kept to [A-Za-z0-9._-]).
+      const size_t lt = line.find('<'), at = line.find('@'), gt = line.find('>');
+      auto clean = [](std::string_view part) {
+        std::string out;
+        for (char ch : part)
+          if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-') out += ch;
+        return out.empty() || out[0] == '.' ? std::string("unknown") : out;
+      };
+      std::string local = "unknown/unknown";
+      if (lt != std::string_view::npos && at != std::string_view::npos && gt != std::string_view::npos &&
+          lt < at && at < gt)
+        local = clean(line.substr(at + 1, gt - at - 1)) + "/" + clean(line.substr(lt + 1, at - lt - 1));
+      c.locals.push_back(local);
+    }
     c.out += "250 2.1.5 OK\r\n";
   } else if (starts_with_ci(line, "DATA")) {
     c.in_data = true;
@@ -105,6 +256,10 @@ void handle_line(Conn& c, std::string_view line) {
 
 void feed(Conn& c, const char* p, size_t n) {
   while (n > 0 && !c.quit) {
+    if (c.complete) {  // a stored message is being answered: keep what follows for later
+      c.held.append(p, n);
+      return;
+    }
     if (c.in_data) {
       size_t used = consume_data(c, p, n);
       p += used;
@@ -117,6 +272,7 @@ void feed(Conn& c, const char* p, size_t n) {
     for (;;) {
       size_t nl = c.in.find('\n', start);
       if (nl == std::string::npos) break;
+      if (c.complete) break;
       handle_line(c, std::string_view(c.in).substr(start, nl - start));
       start = nl + 1;
       if (c.in_data) {
@@ -142,37 +298,173 @@ bool flush(Conn& c) {
   return true;
 }
 
+
+// --store: the chain runs on worker threads; the event thread learns of each finished one
+// through `done_fd` (an eventfd) and the `finished` list.
+struct Job {
+  int fd;
+  std::vector<std::string> locals;
+  Body body;
+};
+struct Pool {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Job> jobs;
+  struct Finished {
+    int fd;
+    bool ok;
+    Body body;  // back to its connection, capacity kept
+  };
+  std::vector<Finished> finished;
+  int done_fd = -1;
+  bool stopping = false;
+  std::vector<std::thread> threads;
+
+  void work() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex);
+        wake.wait(lock, [&] { return stopping || !jobs.empty(); });
+        if (jobs.empty()) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      const bool ok = store_message(job.locals, job.body);
+      {
+        std::lock_guard lock(mutex);
+        finished.push_back(Finished{job.fd, ok, std::move(job.body)});
+      }
+      const uint64_t one = 1;
+      (void)!::write(done_fd, &one, sizeof one);
+    }
+  }
+};
+
+// --blocking: one thread per connection, blocking I/O, the chain inline.
+void serve_blocking(int fd) {
+  Conn c;
+  c.fd = fd;
+  c.out = "220 bare LMTP\r\n";
+  std::unique_ptr<char[]> buf(new char[65536]);
+  for (;;) {
+    while (!c.out.empty()) {
+      const ssize_t w = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        ::close(fd);
+        return;
+      }
+      c.out.erase(0, static_cast<size_t>(w));
+    }
+    if (c.quit || g_stop) break;
+    const ssize_t r = ::recv(fd, buf.get(), 65536, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    feed(c, buf.get(), static_cast<size_t>(r));
+    while (c.complete) {
+      answer_stored(c, store_message(c.locals, c.body));
+      std::string rest = std::move(c.held);
+      c.held.clear();
+      feed(c, rest.data(), rest.size());
+    }
+  }
+  ::close(fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: null_lmtp PORT\n");
+  int workers = 16;
+  bool blocking = false;
+  const char* port = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--store" && i + 1 < argc) {
+      g_store = argv[++i];
+    } else if (a == "--workers" && i + 1 < argc) {
+      workers = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--blocking") {
+      blocking = true;
+    } else if (port == nullptr && a[0] != '-') {
+      port = argv[i];
+    } else {
+      port = nullptr;
+      break;
+    }
+  }
+  if (port == nullptr || (blocking && g_store.empty())) {
+    std::fprintf(stderr, "usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]]\n");
     return 64;
+  }
+  if (!g_store.empty() && ::mkdir(g_store.c_str(), 0700) != 0 && errno != EEXIST) {
+    std::perror("null_lmtp: --store");
+    return 1;
   }
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGPIPE, SIG_IGN);
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int lfd = ::socket(AF_INET, SOCK_STREAM | (blocking ? 0 : SOCK_NONBLOCK) | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(std::atoi(argv[1])));
+  sa.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(lfd, 4096) != 0) {
     std::perror("null_lmtp: bind/listen");
     return 1;
+  }
+  if (blocking) {
+    // glibc restarts accept after SIGTERM: wait in poll() with a timeout to notice g_stop.
+    while (!g_stop) {
+      pollfd pfd{lfd, POLLIN, 0};
+      if (::poll(&pfd, 1, 500) <= 0) continue;
+      const int cfd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (cfd < 0) continue;
+      ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      std::thread(serve_blocking, cfd).detach();
+    }
+    return 0;
   }
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = lfd;
   ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  Pool pool;
+  if (!g_store.empty()) {
+    pool.done_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ev.data.fd = pool.done_fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, pool.done_fd, &ev);
+    for (int i = 0; i < workers; ++i) pool.threads.emplace_back([&pool] { pool.work(); });
+  }
   std::unordered_map<int, std::unique_ptr<Conn>> conns;
   auto close_conn = [&](int fd) {
     ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
     conns.erase(fd);
+  };
+  // After input or a finished store: hand a complete message to the pool, or write replies.
+  auto progress = [&](Conn& c) -> bool {
+    if (c.complete) {
+      {
+        std::lock_guard lock(pool.mutex);
+        pool.jobs.push_back(Job{c.fd, c.locals, std::move(c.body)});
+      }
+      pool.wake.notify_one();
+      return true;
+    }
+    if (!flush(c) || (c.quit && c.out.empty())) return false;
+    const bool want = !c.out.empty();
+    if (want != c.want_out) {
+      c.want_out = want;
+      epoll_event cev{};
+      cev.events = EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+      cev.data.fd = c.fd;
+      ::epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &cev);
+    }
+    return true;
   };
   epoll_event events[256];
   char buf[65536];
@@ -201,24 +493,37 @@ int main(int argc, char** argv) {
         }
         continue;
       }
+      if (fd == pool.done_fd) {
+        uint64_t count = 0;
+        (void)!::read(fd, &count, sizeof count);
+        std::vector<Pool::Finished> finished;
+        {
+          std::lock_guard lock(pool.mutex);
+          finished.swap(pool.finished);
+        }
+        for (auto& f : finished) {
+          const int cfd = f.fd;
+          auto it = conns.find(cfd);
+          if (it == conns.end()) continue;
+          Conn& c = *it->second;
+          c.body = std::move(f.body);
+          answer_stored(c, f.ok);
+          std::string rest = std::move(c.held);
+          c.held.clear();
+          feed(c, rest.data(), rest.size());
+          if (!progress(c)) close_conn(cfd);
+        }
+        continue;
+      }
       auto it = conns.find(fd);
       if (it == conns.end()) continue;
       Conn& c = *it->second;
-      auto rearm = [&] {
-        bool want = !c.out.empty();
-        if (want == c.want_out) return;
-        c.want_out = want;
-        epoll_event cev{};
-        cev.events = EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
-        cev.data.fd = fd;
-        ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
-      };
+      if (c.complete) continue;  // waiting for the chain; the socket is read after the answer
       if (events[i].events & EPOLLOUT) {
-        if (!flush(c) || (c.quit && c.out.empty())) {
+        if (!progress(c)) {
           close_conn(fd);
           continue;
         }
-        rearm();
       }
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         ssize_t r = ::recv(fd, buf, sizeof buf, 0);
@@ -228,13 +533,18 @@ int main(int argc, char** argv) {
           continue;
         }
         feed(c, buf, static_cast<size_t>(r));
-        if (!flush(c) || (c.quit && c.out.empty())) {
+        if (!progress(c)) {
           close_conn(fd);
           continue;
         }
-        rearm();
       }
     }
   }
+  {
+    std::lock_guard lock(pool.mutex);
+    pool.stopping = true;
+  }
+  pool.wake.notify_all();
+  for (auto& t : pool.threads) t.join();
   return 0;
 }

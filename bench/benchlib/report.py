@@ -101,8 +101,8 @@ def text_summary(doc):
                 lines.append(f"{w:<6} {s:<12} {st['n']:>2} "
                              f"{st['dps']:>10.1f} [{st['dps_min']:.0f}..{st['dps_max']:.0f}]".ljust(48)
                              + f" {st['cpu']:>10.3f} {st['rss']:>12.1f}")
-        if len(names) == 2:
-            thr, cpu = paired(doc, w, *names)
+        if len(names) >= 2:
+            thr, cpu = paired(doc, w, *names[:2])
             if thr:
                 lines.append(f"{w:<6} {'A/B':<12}    throughput {_range(thr)}   CPU/dlv B/A {_range(cpu)}")
     bad = [r for r in doc["runs"] if not r["ok"]]
@@ -217,6 +217,27 @@ def markdown(doc, png_name):
                      f"{sb['cpu']:.3f} | {_range(cpu, '.1f')} | {sa['rss']:.1f} | {sb['rss']:.1f} |")
         else:
             o.append(f"| {w}: {desc} | {cell(sa)} | {sa['cpu']:.3f} | {sa['rss']:.1f} |")
+    if "bare" in names and a != "bare":
+        o += ["", "### The measured ceiling: the barest durable server", "",
+              "`bare` = `bench/null_lmtp --store DIR --blocking`, in the same rounds as the servers above: "
+              "one thread per connection, and at the end of DATA the same durable chain as Dovetail's "
+              "(anonymous file, the raw DATA bytes written, `O_DIRECT` from 16 KiB, fsync, linked into "
+              "each recipient's `new/`, each `new/` fsynced) and nothing else: no user lookup, no "
+              "headers, no dot-unstuffing, no log, no privilege separation. The fastest durable LMTP "
+              "delivery we could write for this machine and this client; where a target asks for more, "
+              "this is the ceiling.", "",
+              f"| workload | bare deliv/s | bare CPU ms/dlv | {a}/bare paired | "
+              + (f"bare/{b} paired |" if b and b != "bare" else ""),
+              "|---|---|---|---|" + ("---|" if b and b != "bare" else "")]
+        for w in doc["workloads"]:
+            sx, sa = stats(doc, w, "bare"), stats(doc, w, a)
+            if not sx or not sa:
+                continue
+            row = (f"| {w} | {sx['dps']:.0f} [{sx['dps_min']:.0f}..{sx['dps_max']:.0f}] | {sx['cpu']:.3f} | "
+                   f"{_range(paired(doc, w, a, 'bare')[0])} |")
+            if b and b != "bare":
+                row += f" {_range(paired(doc, w, 'bare', b)[0])} |"
+            o.append(row)
     idle = [s for s in names if stats(doc, "idle", s)]
     if idle:
         o += ["", "### Idle connections", "",
@@ -258,6 +279,7 @@ def markdown(doc, png_name):
           "sudo bench/profile perf --server dovetail   # cpu-clock profile + perf stat per delivery",
           "build/release/bench/fsync_limit --dir /var/tmp/x   # the physical limit",
           "build/release/bench/null_lmtp 2525 &          # the protocol floor (stores nothing)",
+          "build/release/bench/null_lmtp 2525 --store /var/tmp/x/mail --blocking &   # the barest durable server",
           "build/release/bench/dovetail_micro             # microbenchmarks", "```", "",
           f"This run: `{' '.join(m['argv'])}`", "", END]
     return "\n".join(o)

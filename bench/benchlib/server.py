@@ -158,7 +158,7 @@ class Server:
 
     def __init__(self, name, argv_template):
         self.name = name
-        self.argv_template = argv_template  # list; "{conf}" is replaced
+        self.argv_template = argv_template  # list; "{conf}", "{port}" and "{workdir}" are replaced
         self.popen = None
         self.cg = None
 
@@ -171,7 +171,8 @@ class Server:
                 with open(procs, "w") as f:
                     f.write(str(os.getpid()))
 
-        argv = [a.replace("{conf}", conf) for a in self.argv_template]
+        argv = [a.replace("{conf}", conf).replace("{port}", str(port)).replace("{workdir}", workdir)
+                for a in self.argv_template]
         out = open(os.path.join(workdir, "log", "server.out"), "w")
         try:
             self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
