@@ -93,6 +93,7 @@ struct Conn {
   int rcpts = 0;
   bool quit = false;
   bool want_out = false;  // EPOLLOUT registered
+  bool paused = false;    // --store: no events wanted while the pool stores its message
   // --store only:
   std::vector<std::string> locals;  // recipients' mailboxes, "domain/local"
   Body body;                        // raw DATA bytes
@@ -448,17 +449,25 @@ int main(int argc, char** argv) {
   // After input or a finished store: hand a complete message to the pool, or write replies.
   auto progress = [&](Conn& c) -> bool {
     if (c.complete) {
+      if (!flush(c)) return false;  // e.g. a 354 that came with the message (pipelining)
       {
         std::lock_guard lock(pool.mutex);
         pool.jobs.push_back(Job{c.fd, c.locals, std::move(c.body)});
       }
       pool.wake.notify_one();
+      // Level-triggered: bytes the client sends meanwhile must not wake this loop until the
+      // answer is out, so the connection asks for no events while its message is stored.
+      epoll_event cev{};
+      cev.data.fd = c.fd;
+      ::epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &cev);
+      c.paused = true;
       return true;
     }
     if (!flush(c) || (c.quit && c.out.empty())) return false;
     const bool want = !c.out.empty();
-    if (want != c.want_out) {
+    if (want != c.want_out || c.paused) {
       c.want_out = want;
+      c.paused = false;
       epoll_event cev{};
       cev.events = EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
       cev.data.fd = c.fd;
@@ -479,7 +488,7 @@ int main(int argc, char** argv) {
           ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           auto c = std::make_unique<Conn>();
           c->fd = cfd;
-          c->out = "220 null LMTP (stores nothing)\r\n";
+          c->out = g_store.empty() ? "220 null LMTP (stores nothing)\r\n" : "220 bare LMTP\r\n";
           epoll_event cev{};
           cev.events = EPOLLIN;
           cev.data.fd = cfd;
@@ -518,7 +527,9 @@ int main(int argc, char** argv) {
       auto it = conns.find(fd);
       if (it == conns.end()) continue;
       Conn& c = *it->second;
-      if (c.complete) continue;  // waiting for the chain; the socket is read after the answer
+      // Storing: read nothing until the answer is out. Never closed meanwhile either (a HUP
+      // is seen again after it): the finished job finds its connection by this fd number.
+      if (c.complete) continue;
       if (events[i].events & EPOLLOUT) {
         if (!progress(c)) {
           close_conn(fd);

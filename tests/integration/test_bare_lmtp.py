@@ -108,6 +108,32 @@ class Shape:
         with open(f, "rb") as fh:
             self.assertEqual(fh.read(), wire_body(msg))
 
+    def test_pipelined_transactions_are_answered_in_order(self):
+        # Two whole transactions and QUIT in one write: what arrives after the first message
+        # waits until that message is stored, then is answered in order.
+        one = b"Subject: p1\r\n\r\nfirst\r\n"
+        two = b"Subject: p2\r\n\r\nsecond\r\n"
+        script = (b"LHLO client.example\r\n"
+                  + b"MAIL FROM:<s@example.org>\r\nRCPT TO:<dave@example.test>\r\nDATA\r\n" + one + b".\r\n"
+                  + b"MAIL FROM:<s@example.org>\r\nRCPT TO:<dave@example.test>\r\nDATA\r\n" + two + b".\r\n"
+                  + b"QUIT\r\n")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(script)
+            got = b""
+            while not got.endswith(b"\r\n") or b"\r\n221 " not in b"\r\n" + got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        codes = [l[:3] for l in got.split(b"\r\n") if l and l[3:4] == b" "]
+        self.assertEqual(codes, [b"220", b"250", b"250", b"250", b"354", b"250",
+                                 b"250", b"250", b"354", b"250", b"221"])
+        contents = set()
+        for f in self.new_files("example.test", "dave"):
+            with open(f, "rb") as fh:
+                contents.add(fh.read())
+        self.assertEqual(contents, {one, two})
+
     def test_a_recipient_cannot_name_a_path_outside_the_store(self):
         replies = self.send(["../../escape@example.test"], b"Subject: x\r\n\r\ny\r\n")
         self.assertEqual([code for code, _ in replies], [250])
