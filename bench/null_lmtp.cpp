@@ -19,7 +19,8 @@
 // added up. Two shapes: the chain on a pool of --workers threads woken by the event thread
 // (which learns of each finished chain through an eventfd), or --blocking: one thread per
 // connection, blocking I/O, the chain inline (no hand-off at all).
-// Usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]]
+// Usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]
+//                       [--spool-over OCTETS --spool-dir DIR]]
 //        (127.0.0.1; runs until SIGTERM/SIGINT)
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -55,10 +56,28 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// --spool-over N --spool-dir D: bodies past N octets go on to an anonymous file in D, 64 KiB
+// at a time, and the chain copies them back out of it: what Dovetail's spool does (its
+// memory limit is 256 KiB), to measure what that costs against keeping the body in memory.
+size_t g_spool_over = 0;
+std::string g_spool_dir;
+
 // --store: DATA bytes in 4096-aligned memory that keeps its capacity between messages, so
 // big bodies go to O_DIRECT without another copy and nothing is reallocated per message.
 class Body {
  public:
+  Body() = default;
+  Body(Body&& o) noexcept { *this = std::move(o); }
+  Body& operator=(Body&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(capacity_, o.capacity_);
+    std::swap(spool_fd_, o.spool_fd_);
+    std::swap(spooled_, o.spooled_);
+    return *this;
+  }
+  ~Body() { drop_spool(); }
+
   void append(const char* p, size_t n) {
     if (size_ + n > capacity_) {
       size_t cap = std::max<size_t>(capacity_ ? capacity_ * 2 : 65536, (size_ + n + 4095) & ~size_t{4095});
@@ -69,19 +88,48 @@ class Body {
     }
     std::memcpy(data_.get() + size_, p, n);
     size_ += n;
+    if (g_spool_over > 0 && (spool_fd_ >= 0 ? size_ >= 65536 : size_ > g_spool_over)) spill();
   }
-  void resize_down(size_t n) { size_ = std::min(size_, n); }
-  void clear() { size_ = 0; }
-  const char* data() const { return data_.get(); }
-  size_t size() const { return size_; }
+  // Drops the last octets (the end marker), wherever they are.
+  void drop_tail(size_t n) {
+    const size_t from_memory = std::min(n, size_);
+    size_ -= from_memory;
+    spooled_ -= std::min(spooled_, n - from_memory);
+  }
+  void clear() {
+    size_ = 0;
+    drop_spool();
+  }
+  size_t size() const { return spooled_ + size_; }
+  bool spooled() const { return spool_fd_ >= 0; }
+  // In memory: the whole body. Spooled: what has not reached the file yet.
+  const char* memory() const { return data_.get(); }
+  size_t memory_size() const { return size_; }
+  int spool_fd() const { return spool_fd_; }
+  size_t spool_size() const { return spooled_; }
 
  private:
   struct Free {
     void operator()(char* p) const { std::free(p); }
   };
+  void spill() {
+    if (spool_fd_ < 0) spool_fd_ = ::open(g_spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (spool_fd_ < 0) return;  // keeps it in memory; store_message's result is unaffected
+    if (::pwrite(spool_fd_, data_.get(), size_, static_cast<off_t>(spooled_)) == static_cast<ssize_t>(size_)) {
+      spooled_ += size_;
+      size_ = 0;
+    }
+  }
+  void drop_spool() {
+    if (spool_fd_ >= 0) ::close(spool_fd_);
+    spool_fd_ = -1;
+    spooled_ = 0;
+  }
   std::unique_ptr<char, Free> data_;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  int spool_fd_ = -1;
+  size_t spooled_ = 0;
 };
 
 struct Conn {
@@ -136,19 +184,47 @@ bool store_message(const std::vector<std::string>& locals, const Body& body) {
   const int fd = ::openat(dirs[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   bool ok = true;
+  const char* bytes = body.memory();
+  size_t total = body.memory_size();
+  if (body.spooled()) {
+    // The file's bytes come back out of the spool, 256 KiB at a time, as Dovetail's writer
+    // reads them: the rest still in memory goes to the spool first.
+    ok = ::pwrite(body.spool_fd(), body.memory(), body.memory_size(), static_cast<off_t>(body.spool_size())) ==
+         static_cast<ssize_t>(body.memory_size());
+    total = body.size();
+    struct Free {
+      void operator()(char* p) const { std::free(p); }
+    };
+    thread_local std::unique_ptr<char, Free> chunk(static_cast<char*>(std::aligned_alloc(4096, 256 * 1024)));
+    bool direct = false;
+    for (size_t off = 0; ok && off < total;) {
+      const size_t n = std::min<size_t>(256 * 1024, total - off);
+      ok = ::pread(body.spool_fd(), chunk.get(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
+      const size_t blocks = n & ~size_t{4095};
+      if (ok && blocks > 0 && !direct) ok = direct = ::fcntl(fd, F_SETFL, O_DIRECT) == 0;
+      if (ok && blocks > 0) ok = ::write(fd, chunk.get(), blocks) == static_cast<ssize_t>(blocks);
+      if (ok && blocks < n) {
+        ok = (!direct || ::fcntl(fd, F_SETFL, 0) == 0) &&
+             ::write(fd, chunk.get() + blocks, n - blocks) == static_cast<ssize_t>(n - blocks);
+        direct = false;
+      }
+      off += n;
+    }
+    total = 0;  // written
+  }
   size_t done = 0;
-  if (body.size() >= 16384) {  // whole blocks straight to the device, as Dovetail does
-    const size_t blocks = body.size() & ~size_t{4095};
+  if (total >= 16384) {  // whole blocks straight to the device, as Dovetail does
+    const size_t blocks = total & ~size_t{4095};
     ok = ::fcntl(fd, F_SETFL, O_DIRECT) == 0;
     while (ok && done < blocks) {
-      const ssize_t w = ::write(fd, body.data() + done, std::min<size_t>(256 * 1024, blocks - done));
+      const ssize_t w = ::write(fd, bytes + done, std::min<size_t>(256 * 1024, blocks - done));
       ok = w > 0;
       if (ok) done += static_cast<size_t>(w);
     }
     ok = ok && ::fcntl(fd, F_SETFL, 0) == 0;
   }
-  while (ok && done < body.size()) {
-    const ssize_t w = ::write(fd, body.data() + done, body.size() - done);
+  while (ok && done < total) {
+    const ssize_t w = ::write(fd, bytes + done, total - done);
     ok = w > 0;
     if (ok) done += static_cast<size_t>(w);
   }
@@ -203,7 +279,7 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
         c.data_state = 1;
         if (!g_store.empty()) {
           c.body.append(p, i);
-          c.body.resize_down(c.body.size() - 3);  // the ".\r\n" end marker
+          c.body.drop_tail(3);  // the ".\r\n" end marker
           c.complete = true;
           return i;
         }
@@ -387,6 +463,10 @@ int main(int argc, char** argv) {
       workers = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--blocking") {
       blocking = true;
+    } else if (a == "--spool-over" && i + 1 < argc) {
+      g_spool_over = static_cast<size_t>(std::atol(argv[++i]));
+    } else if (a == "--spool-dir" && i + 1 < argc) {
+      g_spool_dir = argv[++i];
     } else if (port == nullptr && a[0] != '-') {
       port = argv[i];
     } else {
@@ -394,8 +474,9 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (port == nullptr || (blocking && g_store.empty())) {
-    std::fprintf(stderr, "usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]]\n");
+  if (port == nullptr || (blocking && g_store.empty()) || (g_spool_over > 0 && g_spool_dir.empty())) {
+    std::fprintf(stderr, "usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]\n"
+                         "                      [--spool-over OCTETS --spool-dir DIR]]\n");
     return 64;
   }
   if (!g_store.empty() && ::mkdir(g_store.c_str(), 0700) != 0 && errno != EEXIST) {

@@ -151,5 +151,19 @@ class WorkerPool(Shape, unittest.TestCase):
     args = ["--workers", "4"]
 
 
+class Spooled(Shape, unittest.TestCase):
+    # Bodies past 64 KiB go through a spool file, as Dovetail's do past 256 KiB.
+    def setUp(self):
+        self.spool = tempfile.mkdtemp(prefix="bare-spool-")
+        self.args = ["--blocking", "--spool-over", "65536", "--spool-dir", self.spool]
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        leftovers = os.listdir(self.spool)
+        shutil.rmtree(self.spool, ignore_errors=True)
+        self.assertEqual(leftovers, [])  # anonymous files only
+
+
 if __name__ == "__main__":
     unittest.main()
