@@ -18,27 +18,20 @@
 // conversation and the durable chain cost together on this machine, measured rather than
 // added up. Two shapes: the chain on a pool of --workers threads woken by the event thread
 // (which learns of each finished chain through an eventfd), or --blocking: one thread per
-// connection, blocking I/O, the chain inline (no hand-off at all).
+// connection, blocking I/O, the chain inline (no hand-off at all). What it stores and how:
+// bare_store.hpp.
 // Usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]
 //                       [--spool-over OCTETS --spool-dir DIR]]
 //        (127.0.0.1; runs until SIGTERM/SIGINT)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <fcntl.h>
-#include <sys/epoll.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 #include <algorithm>
 #include <cctype>
@@ -47,90 +40,26 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <vector>
+
+#include "bare_store.hpp"
 
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-// --spool-over N --spool-dir D: bodies past N octets go on to an anonymous file in D, 64 KiB
-// at a time, and the chain copies them back out of it: what Dovetail's spool does (its
-// memory limit is 256 KiB), to measure what that costs against keeping the body in memory.
-size_t g_spool_over = 0;
-std::string g_spool_dir;
-
-// --store: DATA bytes in 4096-aligned memory that keeps its capacity between messages, so
-// big bodies go to O_DIRECT without another copy and nothing is reallocated per message.
-class Body {
- public:
-  Body() = default;
-  Body(Body&& o) noexcept { *this = std::move(o); }
-  Body& operator=(Body&& o) noexcept {
-    std::swap(data_, o.data_);
-    std::swap(size_, o.size_);
-    std::swap(capacity_, o.capacity_);
-    std::swap(spool_fd_, o.spool_fd_);
-    std::swap(spooled_, o.spooled_);
-    return *this;
-  }
-  ~Body() { drop_spool(); }
-
-  void append(const char* p, size_t n) {
-    if (size_ + n > capacity_) {
-      size_t cap = std::max<size_t>(capacity_ ? capacity_ * 2 : 65536, (size_ + n + 4095) & ~size_t{4095});
-      std::unique_ptr<char, Free> bigger(static_cast<char*>(std::aligned_alloc(4096, cap)));
-      if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
-      data_ = std::move(bigger);
-      capacity_ = cap;
-    }
-    std::memcpy(data_.get() + size_, p, n);
-    size_ += n;
-    if (g_spool_over > 0 && (spool_fd_ >= 0 ? size_ >= 65536 : size_ > g_spool_over)) spill();
-  }
-  // Drops the last octets (the end marker), wherever they are.
-  void drop_tail(size_t n) {
-    const size_t from_memory = std::min(n, size_);
-    size_ -= from_memory;
-    spooled_ -= std::min(spooled_, n - from_memory);
-  }
-  void clear() {
-    size_ = 0;
-    drop_spool();
-  }
-  size_t size() const { return spooled_ + size_; }
-  bool spooled() const { return spool_fd_ >= 0; }
-  // In memory: the whole body. Spooled: what has not reached the file yet.
-  const char* memory() const { return data_.get(); }
-  size_t memory_size() const { return size_; }
-  int spool_fd() const { return spool_fd_; }
-  size_t spool_size() const { return spooled_; }
-
- private:
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  void spill() {
-    if (spool_fd_ < 0) spool_fd_ = ::open(g_spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (spool_fd_ < 0) return;  // keeps it in memory; store_message's result is unaffected
-    if (::pwrite(spool_fd_, data_.get(), size_, static_cast<off_t>(spooled_)) == static_cast<ssize_t>(size_)) {
-      spooled_ += size_;
-      size_ = 0;
-    }
-  }
-  void drop_spool() {
-    if (spool_fd_ >= 0) ::close(spool_fd_);
-    spool_fd_ = -1;
-    spooled_ = 0;
-  }
-  std::unique_ptr<char, Free> data_;
-  size_t size_ = 0;
-  size_t capacity_ = 0;
-  int spool_fd_ = -1;
-  size_t spooled_ = 0;
-};
+// --store: where bodies spool (--spool-over, --spool-dir) and where messages go (null when
+// storing nothing).
+dovetail::bench::SpoolPolicy g_spool;
+std::unique_ptr<dovetail::bench::MaildirStore> g_maildirs;
 
 struct Conn {
   int fd = -1;
@@ -144,97 +73,10 @@ struct Conn {
   bool paused = false;    // --store: no events wanted while the pool stores its message
   // --store only:
   std::vector<std::string> locals;  // recipients' mailboxes, "domain/local"
-  Body body;                        // raw DATA bytes
+  dovetail::bench::Body body{&g_spool};  // raw DATA octets
   bool complete = false;            // a message ended: store it, then answer
   std::string held;                 // bytes that arrived after it (pipelining)
 };
-
-// --store: where mailboxes live; new/ directories stay open for the process's lifetime.
-std::string g_store;
-std::mutex g_dirs_mutex;
-std::unordered_map<std::string, int> g_new_dirs;
-std::atomic<unsigned long> g_seq{0};
-
-// `mailbox` is "domain/local": its Maildir is DIR/domain/local/Maildir, as bench/run's
-// generated config puts it (mail_location = maildir:~/Maildir, home DIR/domain/local).
-int new_dir(const std::string& mailbox) {
-  std::lock_guard lock(g_dirs_mutex);
-  auto it = g_new_dirs.find(mailbox);
-  if (it != g_new_dirs.end()) return it->second;
-  std::string path = g_store;
-  for (const std::string& part : {mailbox.substr(0, mailbox.find('/')), mailbox, mailbox + "/Maildir",
-                                 mailbox + "/Maildir/new"}) {
-    path = g_store + "/" + part;
-    ::mkdir(path.c_str(), 0700);
-  }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) g_new_dirs.emplace(mailbox, fd);
-  return fd;
-}
-
-// The durable chain for one message; false on any failure (the caller answers 451).
-bool store_message(const std::vector<std::string>& locals, const Body& body) {
-  if (locals.empty()) return true;
-  std::vector<int> dirs;
-  for (const auto& l : locals) {
-    const int d = new_dir(l);
-    if (d < 0) return false;
-    dirs.push_back(d);
-  }
-  const int fd = ::openat(dirs[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  bool ok = true;
-  const char* bytes = body.memory();
-  size_t total = body.memory_size();
-  if (body.spooled()) {
-    // The file's bytes come back out of the spool, 256 KiB at a time, as Dovetail's writer
-    // reads them: the rest still in memory goes to the spool first.
-    ok = ::pwrite(body.spool_fd(), body.memory(), body.memory_size(), static_cast<off_t>(body.spool_size())) ==
-         static_cast<ssize_t>(body.memory_size());
-    total = body.size();
-    struct Free {
-      void operator()(char* p) const { std::free(p); }
-    };
-    thread_local std::unique_ptr<char, Free> chunk(static_cast<char*>(std::aligned_alloc(4096, 256 * 1024)));
-    bool direct = false;
-    for (size_t off = 0; ok && off < total;) {
-      const size_t n = std::min<size_t>(256 * 1024, total - off);
-      ok = ::pread(body.spool_fd(), chunk.get(), n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
-      const size_t blocks = n & ~size_t{4095};
-      if (ok && blocks > 0 && !direct) ok = direct = ::fcntl(fd, F_SETFL, O_DIRECT) == 0;
-      if (ok && blocks > 0) ok = ::write(fd, chunk.get(), blocks) == static_cast<ssize_t>(blocks);
-      if (ok && blocks < n) {
-        ok = (!direct || ::fcntl(fd, F_SETFL, 0) == 0) &&
-             ::write(fd, chunk.get() + blocks, n - blocks) == static_cast<ssize_t>(n - blocks);
-        direct = false;
-      }
-      off += n;
-    }
-    total = 0;  // written
-  }
-  size_t done = 0;
-  if (total >= 16384) {  // whole blocks straight to the device, as Dovetail does
-    const size_t blocks = total & ~size_t{4095};
-    ok = ::fcntl(fd, F_SETFL, O_DIRECT) == 0;
-    while (ok && done < blocks) {
-      const ssize_t w = ::write(fd, bytes + done, std::min<size_t>(256 * 1024, blocks - done));
-      ok = w > 0;
-      if (ok) done += static_cast<size_t>(w);
-    }
-    ok = ok && ::fcntl(fd, F_SETFL, 0) == 0;
-  }
-  while (ok && done < total) {
-    const ssize_t w = ::write(fd, bytes + done, total - done);
-    ok = w > 0;
-    if (ok) done += static_cast<size_t>(w);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const std::string name = std::to_string(g_seq.fetch_add(1)) + ".bare";
-  for (const int d : dirs) ok = ok && ::linkat(fd, "", d, name.c_str(), AT_EMPTY_PATH) == 0;
-  ok = ::close(fd) == 0 && ok;
-  for (const int d : dirs) ok = ok && ::fsync(d) == 0;
-  return ok;
-}
 
 void answer_stored(Conn& c, bool ok) {
   for (size_t r = 0; r < c.locals.size(); ++r)
@@ -261,7 +103,7 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
     if (c.data_state == 0) {
       const void* nl = std::memchr(p + i, '\n', n - i);
       if (nl == nullptr) {
-        if (!g_store.empty()) c.body.append(p, n);
+        if (g_maildirs) c.body.append(p, n);
         return n;
       }
       i = static_cast<size_t>(static_cast<const char*>(nl) - p) + 1;
@@ -277,7 +119,7 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
       if (ch == '\n') {
         c.in_data = false;
         c.data_state = 1;
-        if (!g_store.empty()) {
+        if (g_maildirs) {
           c.body.append(p, i);
           c.body.drop_tail(3);  // the ".\r\n" end marker
           c.complete = true;
@@ -290,7 +132,7 @@ size_t consume_data(Conn& c, const char* p, size_t n) {
       c.data_state = 0;
     }
   }
-  if (!g_store.empty()) c.body.append(p, i);
+  if (g_maildirs) c.body.append(p, i);
   return i;
 }
 
@@ -303,7 +145,7 @@ void handle_line(Conn& c, std::string_view line) {
     c.out += "250 2.1.0 OK\r\n";
   } else if (starts_with_ci(line, "RCPT")) {
     ++c.rcpts;
-    if (!g_store.empty()) {
+    if (g_maildirs) {
       // RCPT TO:<local@domain> -> mailbox "domain/local" (each kept to [A-Za-z0-9._-]).
       const size_t lt = line.find('<'), at = line.find('@'), gt = line.find('>');
       auto clean = [](std::string_view part) {
@@ -381,7 +223,7 @@ bool flush(Conn& c) {
 struct Job {
   int fd;
   std::vector<std::string> locals;
-  Body body;
+  dovetail::bench::Body body;
 };
 struct Pool {
   std::mutex mutex;
@@ -390,7 +232,7 @@ struct Pool {
   struct Finished {
     int fd;
     bool ok;
-    Body body;  // back to its connection, capacity kept
+    dovetail::bench::Body body;  // back to its connection, capacity kept
   };
   std::vector<Finished> finished;
   int done_fd = -1;
@@ -407,7 +249,7 @@ struct Pool {
         job = std::move(jobs.front());
         jobs.pop_front();
       }
-      const bool ok = store_message(job.locals, job.body);
+      const bool ok = g_maildirs->store(job.locals, job.body);
       {
         std::lock_guard lock(mutex);
         finished.push_back(Finished{job.fd, ok, std::move(job.body)});
@@ -440,7 +282,7 @@ void serve_blocking(int fd) {
     if (r <= 0) break;
     feed(c, buf.get(), static_cast<size_t>(r));
     while (c.complete) {
-      answer_stored(c, store_message(c.locals, c.body));
+      answer_stored(c, g_maildirs->store(c.locals, c.body));
       std::string rest = std::move(c.held);
       c.held.clear();
       feed(c, rest.data(), rest.size());
@@ -455,18 +297,19 @@ int main(int argc, char** argv) {
   int workers = 16;
   bool blocking = false;
   const char* port = nullptr;
+  std::string store;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--store" && i + 1 < argc) {
-      g_store = argv[++i];
+      store = argv[++i];
     } else if (a == "--workers" && i + 1 < argc) {
       workers = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--blocking") {
       blocking = true;
     } else if (a == "--spool-over" && i + 1 < argc) {
-      g_spool_over = static_cast<size_t>(std::atol(argv[++i]));
+      g_spool.over = static_cast<size_t>(std::atol(argv[++i]));
     } else if (a == "--spool-dir" && i + 1 < argc) {
-      g_spool_dir = argv[++i];
+      g_spool.dir = argv[++i];
     } else if (port == nullptr && a[0] != '-') {
       port = argv[i];
     } else {
@@ -474,14 +317,17 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (port == nullptr || (blocking && g_store.empty()) || (g_spool_over > 0 && g_spool_dir.empty())) {
+  if (port == nullptr || (blocking && store.empty()) || (g_spool.over > 0 && g_spool.dir.empty())) {
     std::fprintf(stderr, "usage: null_lmtp PORT [--store DIR [--workers 16 | --blocking]\n"
                          "                      [--spool-over OCTETS --spool-dir DIR]]\n");
     return 64;
   }
-  if (!g_store.empty() && ::mkdir(g_store.c_str(), 0700) != 0 && errno != EEXIST) {
-    std::perror("null_lmtp: --store");
-    return 1;
+  if (!store.empty()) {
+    if (::mkdir(store.c_str(), 0700) != 0 && errno != EEXIST) {
+      std::perror("null_lmtp: --store");
+      return 1;
+    }
+    g_maildirs = std::make_unique<dovetail::bench::MaildirStore>(store);
   }
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   std::signal(SIGINT, [](int) { g_stop = 1; });
@@ -515,7 +361,7 @@ int main(int argc, char** argv) {
   ev.data.fd = lfd;
   ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
   Pool pool;
-  if (!g_store.empty()) {
+  if (g_maildirs) {
     pool.done_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     ev.data.fd = pool.done_fd;
     ::epoll_ctl(ep, EPOLL_CTL_ADD, pool.done_fd, &ev);
@@ -569,7 +415,7 @@ int main(int argc, char** argv) {
           ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           auto c = std::make_unique<Conn>();
           c->fd = cfd;
-          c->out = g_store.empty() ? "220 null LMTP (stores nothing)\r\n" : "220 bare LMTP\r\n";
+          c->out = g_maildirs ? "220 bare LMTP\r\n" : "220 null LMTP (stores nothing)\r\n";
           epoll_event cev{};
           cev.events = EPOLLIN;
           cev.data.fd = cfd;
