@@ -78,6 +78,21 @@ class BenchSmoke(unittest.TestCase):
                 self.assertTrue(floor[w]["ok"])
                 self.assertGreater(floor[w]["deliv_per_s"], 0)
 
+    @requires(os.access(NULL_LMTP, os.X_OK), "bench/null_lmtp not built")
+    def test_measured_ceiling_stores_every_delivery_workload(self):
+        # The third server, bench/null_lmtp --store (the barest durable server), takes its
+        # turn in every delivery workload and passes the same delivery check.
+        runs = {r["workload"]: r for r in self.doc["runs"] if r["server"] == "bare"}
+        for w in self.doc["workloads"]:
+            if w == "idle":
+                continue
+            with self.subTest(workload=w):
+                self.assertIn(w, runs)
+                self.assertTrue(runs[w]["ok"], runs[w]["problems"])
+                self.assertEqual(runs[w]["found"], runs[w]["deliveries"])
+        with open(os.path.join(self.tmp, "PERFORMANCE.md")) as f:
+            self.assertIn("The measured ceiling", f.read())
+
     def test_report_written(self):
         with open(os.path.join(self.tmp, "PERFORMANCE.md")) as f:
             text = f.read()
