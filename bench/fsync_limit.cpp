@@ -107,8 +107,9 @@ bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, st
                     bool shared) {
   const int fd = ::openat(new_fds[0], ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return false;
+  // The filesystem's id, only where a shared sync needs it: the plain chain stays as it was.
   struct stat st {};
-  bool ok = write_payload(fd, payload) && ::fstat(new_fds[0], &st) == 0;
+  bool ok = write_payload(fd, payload) && (!(shared || g_group_commit) || ::fstat(new_fds[0], &st) == 0);
   if (ok && g_group_commit)
     ok = dovetail::storage::SharedSync::process().sync(dovetail::storage::real_fs(), new_fds[0], st.st_dev) == 0;
   else if (ok)
@@ -285,7 +286,8 @@ int main(int argc, char** argv) {
   std::printf("{\"dir\": \"%s\", \"size\": %zu, \"seconds\": %.1f, \"tmpfile\": %s, \"links\": %d, "
               "\"shared_sync\": %s, \"dir_datasync\": %s, \"direct\": %s, \"group_commit\": %s, \"results\": [",
               opt.dir.c_str(), opt.size, opt.seconds, opt.tmpfile ? "true" : "false", opt.links,
-              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false", opt.direct ? "true" : "false", opt.group_commit ? "true" : "false");
+              opt.shared_sync ? "true" : "false", opt.dir_datasync ? "true" : "false", opt.direct ? "true" : "false",
+              opt.group_commit ? "true" : "false");
   for (size_t i = 0; i < opt.threads.size(); ++i) {
     long ops = 0;
     double cpu = 0, machine = 0;
