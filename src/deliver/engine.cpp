@@ -1,5 +1,6 @@
 #include "deliver/engine.hpp"
 
+#include <poll.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -447,6 +448,22 @@ std::vector<Outcome> DeliveryInFlight::finish() try {
   engine_.log(base::log::Level::kError, "", prepared_->env->transaction_id,
               std::string("BUG: deliver threw: ") + e.what());
   return std::vector<Outcome>(prepared_->recipients.size(), Outcome(TempFail{}));
+}
+
+std::optional<std::vector<Outcome>> DeliveryInFlight::try_finish() try {
+  auto results = save_->try_finish();
+  if (!results) return std::nullopt;
+  return engine_.complete(*prepared_, std::move(*results));
+} catch (const std::exception& e) {
+  engine_.log(base::log::Level::kError, "", prepared_->env->transaction_id,
+              std::string("BUG: deliver threw: ") + e.what());
+  return std::vector<Outcome>(prepared_->recipients.size(), Outcome(TempFail{}));
+}
+
+std::optional<std::vector<storage::SaveResult>> StoreInFlight::try_finish() {
+  pollfd p{fd(), POLLIN, 0};
+  if (::poll(&p, 1, 0) == 0) return std::nullopt;
+  return finish();
 }
 
 }  // namespace dovetail::deliver

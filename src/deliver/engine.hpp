@@ -73,12 +73,18 @@ struct ResolveOptions {
 
 // A save started by EngineDeps::store_begin that completes in another process (the
 // privileged writer): its result can be read without blocking once fd() is readable.
+// fd() stays open, as the same file, for as long as the process runs (a writer channel):
+// an event loop may keep it registered between saves.
 class StoreInFlight {
  public:
   virtual ~StoreInFlight() = default;
   virtual int fd() const = 0;
   // One result per target. Blocks only when called before fd() is readable.
   virtual std::vector<storage::SaveResult> finish() = 0;
+  // finish() if the result has arrived, nullopt (and nothing consumed) if not: a wake-up
+  // by fd()'s readiness may be stale. This default asks poll(); a reader that can try a
+  // non-blocking read instead saves the call.
+  virtual std::optional<std::vector<storage::SaveResult>> try_finish();
 };
 
 // Dependencies the daemon (or a test) supplies. Empty members get the real default.
@@ -184,6 +190,9 @@ class DeliveryInFlight {
   int fd() const;
   // One Outcome per recipient, in order, as deliver() would have answered. Call once.
   [[nodiscard]] std::vector<Outcome> finish();
+  // finish() once the save's answer has arrived; nullopt while it has not (see
+  // StoreInFlight::try_finish). Until it answers, call again when fd() is readable.
+  [[nodiscard]] std::optional<std::vector<Outcome>> try_finish();
 
  private:
   friend class Engine;

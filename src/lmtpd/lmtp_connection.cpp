@@ -181,14 +181,28 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
       base::log::error(log_prefix(), std::string("bug: delivery threw: ") + e.what());
     }
     if (!flight) return false;
-    const mail::Envelope* envelope = &env;
-    ctx_.when_readable(flight->fd(), [this, flight, envelope, done = std::move(done)]() mutable {
-      std::vector<deliver::Outcome> outcomes = flight->finish();
+    await_flight(std::move(flight), &env, std::move(done));
+    return true;
+  }
+
+  void await_flight(std::shared_ptr<deliver::DeliveryInFlight> flight, const mail::Envelope* envelope,
+                    std::function<void(std::vector<smtp::Reply>)> done) {
+    const int fd = flight->fd();
+    ctx_.when_readable(fd, [this, flight = std::move(flight), envelope,
+                            done = std::move(done)](net::Readiness readiness) mutable {
+      std::optional<std::vector<deliver::Outcome>> outcomes;
+      if (readiness == net::Readiness::kWaitFailed)
+        outcomes = flight->finish();  // no loop to wait in: read, waiting at most one save
+      else
+        outcomes = flight->try_finish();
+      if (!outcomes) {  // woken before the writer answered (readiness can be stale)
+        await_flight(std::move(flight), envelope, std::move(done));
+        return;
+      }
       busy_ = false;
-      done(replies_for(*envelope, outcomes));
+      done(replies_for(*envelope, *outcomes));
       after_backend();
     });
-    return true;
   }
 
   static std::vector<smtp::Reply> replies_for(const mail::Envelope& txn, const std::vector<deliver::Outcome>& outcomes) {

@@ -18,6 +18,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "base/log.hpp"
 
@@ -39,13 +40,24 @@ class ConnectionBase {
   virtual void begin_drain() = 0;
 };
 
+// A descriptor someone else owns (a writer channel), registered with one event loop and
+// kept there: waiting on it again costs no epoll_ctl. Never closes the fd.
+struct Watched {
+  explicit Watched(asio::posix::stream_descriptor descriptor) : d(std::move(descriptor)) {}
+  ~Watched() { d.release(); }
+  asio::posix::stream_descriptor d;
+};
+
 // Per event thread: its io_context and the connections living on it (for shutdown).
-// `context` is declared last so it is destroyed first: destroying it destroys uninvoked
-// handlers, which may destroy connections, which unregister under `mutex`.
+// `context` is declared after `mutex` and `connections` so it is destroyed before them:
+// destroying it destroys uninvoked handlers, which may destroy connections, which unregister
+// under `mutex`. `watched` comes last, destroyed first, while the loop it is registered
+// with still exists. `watched` is touched only by the slot's own thread.
 struct Slot {
   std::mutex mutex;
   std::list<std::weak_ptr<ConnectionBase>> connections;
   asio::io_context context{1};
+  std::unordered_map<int, std::unique_ptr<Watched>> watched;
 };
 }  // namespace
 
@@ -151,18 +163,29 @@ class Connection final : public ConnectionBase,
     });
   }
 
-  void when_readable(int fd, std::function<void()> fn) override {
-    // Never closes the fd, even when the handler is destroyed unrun (the loop stopped).
-    struct Borrowed {
-      asio::posix::stream_descriptor d;
-      ~Borrowed() { d.release(); }
-    };
-    auto wait = std::make_shared<Borrowed>(asio::posix::stream_descriptor(socket_.get_executor(), fd));
-    wait->d.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [self = this->shared_from_this(), wait, fn = std::move(fn)](const asio::error_code&) {
-                         wait->d.release();
-                         fn();
-                       });
+  void when_readable(int fd, std::function<void(Readiness)> fn) override {
+    auto found = slot_.watched.find(fd);
+    if (found == slot_.watched.end()) {
+      try {
+        auto w = std::make_unique<Watched>(asio::posix::stream_descriptor(socket_.get_executor(), fd));
+        found = slot_.watched.emplace(fd, std::move(w)).first;
+      } catch (const std::exception&) {  // epoll refused it: the caller reads blocking instead
+        asio::post(socket_.get_executor(),
+                   [self = this->shared_from_this(), fn = std::move(fn)] { fn(Readiness::kWaitFailed); });
+        return;
+      }
+    }
+    found->second->d.async_wait(asio::posix::stream_descriptor::wait_read,
+                                [self = this->shared_from_this(), fd, fn = std::move(fn)](const asio::error_code& ec) {
+                                  if (!ec) {
+                                    fn(Readiness::kReadable);
+                                    return;
+                                  }
+                                  // Registered afresh next time: a new registration reports
+                                  // the descriptor's current state.
+                                  self->slot_.watched.erase(fd);
+                                  fn(Readiness::kWaitFailed);
+                                });
   }
 
   const PeerInfo& peer() const override { return peer_; }

@@ -45,6 +45,9 @@ class ConnectionHandle {
   std::function<void(std::function<void()>)> post_;
 };
 
+// What ConnectionContext::when_readable reports.
+enum class Readiness { kReadable, kWaitFailed };
+
 // What the connection offers its protocol. Valid for the protocol's whole lifetime.
 class ConnectionContext {
  public:
@@ -54,11 +57,15 @@ class ConnectionContext {
   virtual void wakeup() = 0;
   // A handle for work that completes elsewhere (blocking pool) and posts back.
   virtual ConnectionHandle handle() = 0;
-  // Runs fn on the connection thread once `fd` is readable (or the wait failed; fn then
-  // finds out by reading). The connection stays alive until then; fd stays the caller's
-  // and must stay open until fn ran. For work that completes in another process and answers
-  // on a socket: no thread has to block waiting for it.
-  virtual void when_readable(int fd, std::function<void()> fn) = 0;
+  // Runs fn on the connection thread once `fd` is readable, or with kWaitFailed when the
+  // event loop could not wait on it. The connection stays alive until then. For work that
+  // completes in another process and answers on a socket: no thread has to block for it.
+  // fd stays the caller's, and must stay open, as the same file, for as long as the server
+  // runs (the privileged writer's channels): each event thread registers it with its loop
+  // once and keeps it, so a wait costs no system call. The price: readiness can be stale
+  // (an event left from an earlier use of fd), so fn must read without blocking and wait
+  // again if nothing is there.
+  virtual void when_readable(int fd, std::function<void(Readiness)> fn) = 0;
   virtual const PeerInfo& peer() const = 0;
 };
 

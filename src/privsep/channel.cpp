@@ -59,7 +59,12 @@ base::Status send_frame(int sock, std::string_view frame, int fd) {
   }
 }
 
-base::Result<Received> recv_frame(int sock) {
+namespace {
+
+enum class Waiting { kWait, kNoWait };
+
+// nullopt only with kNoWait, when nothing has arrived.
+base::Result<std::optional<Received>> receive(int sock, Waiting waiting) {
   Received out;
   // One receive buffer per thread, never zero-filled: a fresh 192 KiB std::string per frame
   // cost a memset of the whole buffer for every delivery on both sides of the channel.
@@ -74,10 +79,16 @@ base::Result<Received> recv_frame(int sock) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 8)];
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
+  const int flags = MSG_CMSG_CLOEXEC | (waiting == Waiting::kNoWait ? MSG_DONTWAIT : 0);
   ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_for(sock, POLLIN))));
+  for (;;) {
+    n = ::recvmsg(sock, &msg, flags);
+    if (n >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) break;
+    if (waiting == Waiting::kNoWait) return std::optional<Received>();
+    if (!wait_for(sock, POLLIN)) break;
+  }
   if (n < 0) return base::fail(base::Error::from_errno(errno, "privsep recvmsg"));
   if (n == 0) return base::fail(base::Error::not_found("privsep: peer closed the channel"));
 
@@ -105,7 +116,17 @@ base::Result<Received> recv_frame(int sock) {
       return base::fail(base::Error::invalid("privsep: attached descriptor is not a regular file"));
   }
   out.frame.assign(buffer.get(), static_cast<size_t>(n));
-  return out;
+  return std::optional<Received>(std::move(out));
 }
+
+}  // namespace
+
+base::Result<Received> recv_frame(int sock) {
+  auto got = receive(sock, Waiting::kWait);
+  if (!got) return base::fail(got.error());
+  return std::move(**got);
+}
+
+base::Result<std::optional<Received>> try_recv_frame(int sock) { return receive(sock, Waiting::kNoWait); }
 
 }  // namespace dovetail::privsep

@@ -3,8 +3,8 @@
 // Purpose: SEQPACKET keeps record boundaries, so a frame and the descriptor sent with it
 // (SCM_RIGHTS) arrive together or not at all; a truncated record (MSG_TRUNC), more than one
 // descriptor, or a descriptor that is not a regular file is an error. Blocking I/O: used by
-// the writer process and by the network process's delivery threads, never on an event thread.
-// Blocking even on a non-blocking socket (it then waits in poll()).
+// the writer process and by the network process's delivery threads, never on an event thread
+// (which uses try_recv_frame). Blocking even on a non-blocking socket (it then waits in poll()).
 // Depends on: base. Threading: any thread; a record is sent and received whole, so several
 // senders on one socket need no lock (each reader gets whole records).
 // Security: received descriptors are checked with fstat (S_ISREG) and opened O_CLOEXEC.
@@ -33,5 +33,9 @@ struct Received {
 
 // Receives one frame. An orderly shutdown by the peer is an error of kind kNotFound.
 [[nodiscard]] base::Result<Received> recv_frame(int sock);
+
+// recv_frame() that never waits: nullopt when no frame has arrived yet. For an event thread
+// woken by the socket's readiness, which may be stale: reading is the only true test.
+[[nodiscard]] base::Result<std::optional<Received>> try_recv_frame(int sock);
 
 }  // namespace dovetail::privsep

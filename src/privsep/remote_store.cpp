@@ -109,6 +109,13 @@ class WriterSave final : public deliver::StoreInFlight {
     if (!reply) return all_failed(flight_.targets, reply.error().message);
     return to_results(*reply);
   }
+  std::optional<std::vector<storage::SaveResult>> try_finish() override {
+    auto reply = client_->try_finish(flight_);
+    if (reply && !*reply) return std::nullopt;
+    done_ = true;
+    if (!reply) return all_failed(flight_.targets, reply.error().message);
+    return to_results(**reply);
+  }
 
  private:
   std::shared_ptr<WriterClient> client_;

@@ -12,7 +12,10 @@ namespace dovetail::privsep {
 
 WriterClient::WriterClient(base::UniqueFd control, std::vector<base::UniqueFd> channels)
     : control_(std::move(control)), channels_(std::move(channels)) {
-  for (auto& ch : channels_) free_.push_back(ch.get());
+  for (auto& ch : channels_) {
+    free_.push_back(ch.get());
+    if (static_cast<size_t>(ch.get()) >= last_user_.size()) last_user_.resize(static_cast<size_t>(ch.get()) + 1, 0);
+  }
   // The watcher must never be the thread the kernel picks for SIGTERM/SIGHUP: the daemon
   // handles signals on its own threads. Start it with every signal blocked.
   sigset_t all, saved;
@@ -51,11 +54,39 @@ void WriterClient::watch_control() {
   kill(got ? "writer sent an unexpected frame on the control channel" : got.error().message);
 }
 
+namespace {
+
+// A small number per thread that has begun a delivery from its event loop.
+unsigned this_thread_token() {
+  static std::atomic<unsigned> next{1};
+  thread_local unsigned token = next.fetch_add(1, std::memory_order_relaxed);
+  return token;
+}
+
+}  // namespace
+
 int WriterClient::acquire(bool wait) {
   std::unique_lock lock(mutex_);
   if (wait) channel_freed_.wait(lock, [&] { return !free_.empty() || dead_.load(); });
   if (dead_ || free_.empty()) return -1;
-  int sock = free_.back();
+  size_t pick = free_.size() - 1;
+  if (!wait) {
+    // An event loop's own channel first, then one no loop has used, then any.
+    const unsigned me = this_thread_token();
+    size_t unused = free_.size();
+    for (size_t i = free_.size(); i-- > 0;) {
+      const unsigned user = last_user_[static_cast<size_t>(free_[i])];
+      if (user == me) {
+        unused = i;
+        break;
+      }
+      if (user == 0 && unused == free_.size()) unused = i;
+    }
+    if (unused != free_.size()) pick = unused;
+    last_user_[static_cast<size_t>(free_[pick])] = me;
+  }
+  int sock = free_[pick];
+  free_[pick] = free_.back();
   free_.pop_back();
   return sock;
 }
@@ -88,11 +119,9 @@ base::Result<WriterClient::InFlight> WriterClient::send_on(int sock, DeliverRequ
   return flight;
 }
 
-base::Result<DeliverReply> WriterClient::read_reply(const InFlight& flight) {
-  auto got = recv_frame(flight.sock);
-  if (!got) return base::fail(base::Error::temporary("privileged writer: " + got.error().message));
-  if (got->fd.valid()) return base::fail(base::Error::temporary("writer sent a descriptor"));
-  auto reply = decode_reply(got->frame);
+base::Result<DeliverReply> WriterClient::check_reply(const InFlight& flight, Received got) {
+  if (got.fd.valid()) return base::fail(base::Error::temporary("writer sent a descriptor"));
+  auto reply = decode_reply(got.frame);
   if (!reply) return base::fail(base::Error::temporary(reply.error().message));
   if (reply->id != flight.id) return base::fail(base::Error::temporary("reply for another request id"));
   if (reply->results.size() != flight.targets)
@@ -101,7 +130,22 @@ base::Result<DeliverReply> WriterClient::read_reply(const InFlight& flight) {
 }
 
 base::Result<DeliverReply> WriterClient::finish(const InFlight& flight) {
-  auto reply = read_reply(flight);
+  auto got = recv_frame(flight.sock);
+  if (!got) return settle(flight, base::fail(base::Error::temporary("privileged writer: " + got.error().message)));
+  return settle(flight, check_reply(flight, std::move(*got)));
+}
+
+base::Result<std::optional<DeliverReply>> WriterClient::try_finish(const InFlight& flight) {
+  auto got = try_recv_frame(flight.sock);
+  if (got && !*got) return std::optional<DeliverReply>();
+  auto reply = !got ? base::Result<DeliverReply>(base::fail(base::Error::temporary("privileged writer: " + got.error().message)))
+                    : check_reply(flight, std::move(**got));
+  auto settled = settle(flight, std::move(reply));
+  if (!settled) return base::fail(settled.error());
+  return std::optional<DeliverReply>(std::move(*settled));
+}
+
+base::Result<DeliverReply> WriterClient::settle(const InFlight& flight, base::Result<DeliverReply> reply) {
   if (!reply) {
     // Any failure leaves the channel out of step (a reply may still be on its way): the
     // channel, and with it the writer, is done.

@@ -18,12 +18,14 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "privsep/channel.hpp"
 #include "privsep/wire.hpp"
 
 namespace dovetail::privsep {
@@ -49,6 +51,9 @@ class WriterClient {
   };
   [[nodiscard]] base::Result<InFlight> begin(DeliverRequest request, int body_fd);
   [[nodiscard]] base::Result<DeliverReply> finish(const InFlight& flight);
+  // finish() for an event thread woken by `sock`'s readiness: never waits, and nullopt
+  // means the reply has not arrived yet (a stale wake-up); call again when readable.
+  [[nodiscard]] base::Result<std::optional<DeliverReply>> try_finish(const InFlight& flight);
   // Tells the writer to re-read its config file (wire.hpp kReload, sent on every delivery
   // channel); no answer. Deliveries sent after this call returns are served with the
   // writer's new config (each channel's frames are handled in order). config_digest: what
@@ -65,13 +70,19 @@ class WriterClient {
   void release(int sock);
   void watch_control();
   void kill(const std::string& why);
-  base::Result<DeliverReply> read_reply(const InFlight& flight);
+  base::Result<DeliverReply> check_reply(const InFlight& flight, Received got);
+  base::Result<DeliverReply> settle(const InFlight& flight, base::Result<DeliverReply> reply);
 
   base::UniqueFd control_;
   std::vector<base::UniqueFd> channels_;
   std::mutex mutex_;  // guards free_ and death_reason_
   std::condition_variable channel_freed_;
   std::vector<int> free_;
+  // Which thread last waited on each channel from its event loop (indexed by fd; 0 = none).
+  // begin() prefers a channel its thread used before: an event loop keeps a channel it has
+  // waited on registered (net::ConnectionContext::when_readable), so one used by two loops
+  // would wake both.
+  std::vector<unsigned> last_user_;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
   std::atomic<bool> closing_{false};

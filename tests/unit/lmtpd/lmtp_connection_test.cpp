@@ -25,11 +25,11 @@ class FakeContext : public net::ConnectionContext {
     });
   }
   const net::PeerInfo& peer() const override { return peer_; }
-  void when_readable(int fd, std::function<void()> fn) override {
+  void when_readable(int fd, std::function<void(net::Readiness)> fn) override {
     std::thread([this, fd, fn = std::move(fn)]() mutable {
       pollfd p{fd, POLLIN, 0};
       ::poll(&p, 1, 10000);
-      handle().post(std::move(fn));
+      handle().post([fn = std::move(fn)] { fn(net::Readiness::kReadable); });
     }).detach();
   }
 
