@@ -674,9 +674,12 @@ TEST_F(EngineTest, DeliverBeginFinishesLikeDeliver) {
       << "two unique recipients reach the store";
   pollfd p{flight->fd(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "nothing to read before the writer answered";
+  EXPECT_FALSE(flight->try_finish()) << "a stale wake-up finds no answer and consumes nothing";
   started->answer();
   EXPECT_EQ(::poll(&p, 1, 1000), 1);
-  auto outcomes = flight->finish();
+  auto finished = flight->try_finish();
+  ASSERT_TRUE(finished) << "the answer has arrived";
+  auto outcomes = std::move(*finished);
   ASSERT_EQ(outcomes.size(), 3u);
   ASSERT_EQ(sync.size(), 3u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(outcomes[i].index(), sync[i].index()) << i;

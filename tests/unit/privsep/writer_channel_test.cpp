@@ -1,5 +1,6 @@
 // The channel and the client/service pair over a real socketpair, with hostile peers.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,6 +90,77 @@ DeliverRequest request_for(const std::string& user, const std::string& body, boo
   if (!in_fd) r.body = body;
   r.body_size = body.size();
   return r;
+}
+
+// An event thread's read: nothing there is "not yet", never a wait and never an error.
+TEST(WriterChannel, TryReceiveNeverWaits) {
+  auto pair = make_channel_pair();
+  ASSERT_TRUE(pair);
+  auto& [a, b] = *pair;
+  auto none = try_recv_frame(a.get());
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(send_frame(b.get(), "frame"));
+  auto got = try_recv_frame(a.get());
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->frame, "frame");
+  auto again = try_recv_frame(a.get());
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again) << "one frame is read once";
+  b.reset();
+  auto closed = try_recv_frame(a.get());
+  ASSERT_FALSE(closed) << "the writer gone is an error, not 'nothing yet'";
+}
+
+// The event-loop half: try_finish() before the writer answered is "not yet" and keeps the
+// channel; after, the reply. An event thread gets back the channel it used before (its loop
+// keeps that one registered), another thread one no loop has used.
+TEST(WriterChannel, EventLoopHalvesAndChannelAffinity) {
+  auto ch = make_channels(1 + 4);
+  EchoBackend backend;
+  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
+  {
+    expect_ready(ch.ours[0].get());
+    base::UniqueFd control = std::move(ch.ours[0]);
+    ch.ours.erase(ch.ours.begin());
+    WriterClient client(std::move(control), std::move(ch.ours));
+    auto round_trip = [&](const std::string& user) {
+      auto flight = client.begin(request_for(user, "body", false), -1);
+      EXPECT_TRUE(flight && flight->sock >= 0);
+      if (!flight || flight->sock < 0) return -1;
+      pollfd p{flight->sock, POLLIN, 0};
+      EXPECT_EQ(::poll(&p, 1, 5000), 1);
+      auto reply = client.try_finish(*flight);
+      EXPECT_TRUE(reply && *reply);
+      if (reply && *reply) EXPECT_EQ((**reply).results.at(0).filename, user + ":body");
+      auto stale = try_recv_frame(flight->sock);
+      EXPECT_TRUE(stale && !*stale) << "the reply was read once";
+      return flight->sock;
+    };
+    int first_a = -1, again_a = -1, first_b = -1;
+    std::thread([&] { first_a = round_trip("a"); }).join();
+    std::thread([&] { first_b = round_trip("b"); }).join();
+    std::thread([&] { again_a = round_trip("c"); }).join();  // a third thread: no channel of its own yet
+    EXPECT_NE(first_b, first_a) << "a thread that has no channel takes an unused one";
+    EXPECT_NE(again_a, first_a);
+    EXPECT_NE(again_a, first_b);
+    std::thread([&] {
+      int mine = round_trip("d");
+      EXPECT_EQ(round_trip("e"), mine) << "the same thread gets its own channel back";
+    }).join();
+
+    // Not answered yet: nothing consumed, the flight still open.
+    auto flight = client.begin(request_for("slow", "x", false), -1);
+    ASSERT_TRUE(flight && flight->sock >= 0);
+    pollfd p{flight->sock, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 5000), 1);
+    auto reply = client.try_finish(*flight);
+    ASSERT_TRUE(reply && *reply);
+    auto none = client.try_finish(WriterClient::InFlight{flight->sock, flight->id + 1, 1});
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none) << "an empty channel is 'not yet'";
+  }
+  service.join();
 }
 
 // More callers (16) than delivery channels (8): each caller gets its own reply, callers wait
