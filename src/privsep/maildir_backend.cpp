@@ -83,6 +83,8 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
   storage::MaildirWriter writer(stricter(configured, request.fsync), storage::real_fs(),
                                 resolver->settings().maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
                                                                                 : storage::CopyMode::kWriteEach);
+  // Every save below runs under ScopedFsIdentity: what it creates is the user's already.
+  writer.set_ownership(storage::Ownership::kCreatedAsOwner);
   for (const auto& [ids, members] : groups) {
     ScopedFsIdentity identity(ids.first, ids.second);
     if (!identity.ok()) {

@@ -79,6 +79,9 @@ int RealFs::syncfs(int fd) {
 int RealFs::fchown(int fd, uid_t uid, gid_t gid) {
   return retry([&] { return ::fchown(fd, uid, gid); });
 }
+int RealFs::fchmod(int fd, mode_t mode) {
+  return retry([&] { return ::fchmod(fd, mode); });
+}
 int RealFs::fstat(int fd, struct stat* out) {
   return retry([&] { return ::fstat(fd, out); });
 }

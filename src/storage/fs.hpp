@@ -36,6 +36,7 @@ class Fs {
   // syncfs(2): writes back everything dirty on fd's filesystem (see shared_sync.hpp).
   virtual int syncfs(int fd) = 0;
   virtual int fchown(int fd, uid_t uid, gid_t gid) = 0;
+  virtual int fchmod(int fd, mode_t mode) = 0;
   virtual int fstat(int fd, struct stat* out) = 0;
   virtual int close(int fd) = 0;
   // The type of fd's filesystem (fstatfs f_type, e.g. EXT4_SUPER_MAGIC) or -errno.
@@ -59,6 +60,7 @@ class RealFs final : public Fs {
   int fsync(int fd) override;
   int syncfs(int fd) override;
   int fchown(int fd, uid_t uid, gid_t gid) override;
+  int fchmod(int fd, mode_t mode) override;
   int fstat(int fd, struct stat* out) override;
   int close(int fd) override;
   int64_t fs_type(int fd) override;

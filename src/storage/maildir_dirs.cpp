@@ -1,6 +1,7 @@
 #include "storage/maildir_dirs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <vector>
@@ -13,6 +14,19 @@ constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 
 base::Unexpected<SaveError> fail_errno(int neg, const std::string& what) {
   return base::Unexpected<SaveError>(classify_errno(-neg, what));
+}
+
+// A directory just made: perms.dir_mode's permission bits, as apply_file_mode. In a setgid
+// parent the kernel gave it the setgid bit and the parent's group; a chmod by a thread outside
+// that group would take the bit away (and with it the shared group of everything below), so
+// there the umask's mode is kept.
+int apply_dir_mode(Fs& fs, int fd, const Perms& perms) {
+  if ((perms.dir_mode & 077) == 0) return 0;
+  struct stat st {};
+  if (int r = fs.fstat(fd, &st); r != 0) return r < 0 ? r : -EIO;
+  if ((st.st_mode & 0777) == (perms.dir_mode & 0777)) return 0;
+  if ((st.st_mode & S_ISGID) != 0 && !perms.chown && st.st_gid != perms.creator_gid) return 0;
+  return fs.fchmod(fd, (perms.dir_mode & 0777) | (st.st_mode & S_ISGID));
 }
 
 // mkdir `name` in `parent` (EEXIST is fine: a concurrent delivery made it), open it without
@@ -28,6 +42,9 @@ DirResult make_level(Fs& fs, int parent, const std::string& name, const std::str
   if (made && perms.chown) {
     if (int c = fs.fchown(fd, perms.uid, perms.gid); c < 0) return fail_errno(c, "fchown(" + what + ")");
   }
+  if (made) {
+    if (int m = apply_dir_mode(fs, fd, perms); m < 0) return fail_errno(m, "chmod(" + what + ")");
+  }
   if (made && perms.sync_dirs) {
     if (int s = fs.fsync(parent); s < 0) return fail_errno(s, "fsync(parent of " + what + ")");
   }
@@ -35,6 +52,11 @@ DirResult make_level(Fs& fs, int parent, const std::string& name, const std::str
 }
 
 }  // namespace
+
+int apply_file_mode(Fs& fs, int fd, const Perms& perms) {
+  if ((perms.file_mode & 077) == 0) return 0;
+  return fs.fchmod(fd, perms.file_mode & 0777);
+}
 
 DirResult open_or_create_path(Fs& fs, const std::string& path, const Perms& perms, bool* created) {
   if (created != nullptr) *created = false;
@@ -103,6 +125,7 @@ base::Expected<void, SaveError> create_marker_file(Fs& fs, int dir, const char* 
   if (perms.chown) {
     if (int c = fs.fchown(fd, perms.uid, perms.gid); c < 0) return fail_errno(c, "fchown(" + what + ")");
   }
+  if (int m = apply_file_mode(fs, fd, perms); m < 0) return fail_errno(m, "chmod(" + what + ")");
   return {};
 }
 

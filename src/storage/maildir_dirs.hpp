@@ -26,11 +26,17 @@ struct Perms {
   gid_t gid = 0;
   mode_t dir_mode = 0700;
   mode_t file_mode = 0600;
+  gid_t creator_gid = 0;    // the group new entries get outside a setgid directory
   bool chown = false;       // process is root: fchown everything it creates to uid/gid
   bool sync_dirs = true;    // fsync a parent after creating an entry in it
 };
 
 using DirResult = base::Expected<FsFd, SaveError>;
+
+// Gives a file just created on `fd` exactly perms.file_mode, whatever the process umask
+// took away (Dovecot's modes come from the mail root alone). -errno or 0. The private
+// default (0600) costs no call: a umask leaves the owner's bits alone.
+[[nodiscard]] int apply_file_mode(Fs& fs, int fd, const Perms& perms);
 
 // Opens the absolute directory `path`, creating missing levels (mkdir -p). `created` tells
 // whether the last level was created now.

@@ -55,14 +55,15 @@ gid_t own_egid() {
   return id;
 }
 
-base::Expected<Perms, SaveError> owner_perms(const UserTarget& user, FsyncMode mode) {
+base::Expected<Perms, SaveError> owner_perms(const UserTarget& user, FsyncMode mode, Ownership ownership) {
   Perms p;
   p.uid = user.uid;
   p.gid = user.gid;
+  p.creator_gid = user.gid;
   p.sync_dirs = mode != FsyncMode::kNever;
   if (own_euid() == 0) {
     if (user.uid == 0) return Fail(temp_error("refusing to write mail for " + user.user + " as uid 0"));
-    p.chown = true;
+    p.chown = ownership == Ownership::kChownIfRoot;
   } else if (user.uid != own_euid() || user.gid != own_egid()) {
     return Fail(temp_error("cannot write mail for " + user.user + " as uid " + std::to_string(user.uid) +
                            "/gid " + std::to_string(user.gid) + ": process runs as uid " +
@@ -108,9 +109,9 @@ base::Expected<void, SaveError> open_tmp(Fs& fs, OpenBox& box) {
   return {};
 }
 
-base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, const MailboxRequest& req,
+base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, const MailboxRequest& req, Ownership ownership,
                                             FsyncMode mode) {
-  auto perms = owner_perms(user, mode);
+  auto perms = owner_perms(user, mode, ownership);
   if (!perms) return Fail(perms.error());
   const MailLocation& loc = user.location;
   FolderPath folder = resolve_folder(req.name, loc.layout);
@@ -242,6 +243,8 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Bo
     if (int c = fs.fchown(fd, box.perms.uid, box.perms.gid); c < 0)
       return abort_with(classify_errno(-c, "fchown(" + tmp_what + ")"));
   }
+  if (int m = apply_file_mode(fs, fd, box.perms); m < 0)
+    return abort_with(classify_errno(-m, "chmod(" + tmp_what + ")"));
   if (mode != FsyncMode::kNever && direct_write_suits(fs, fd, headers.size() + body.size)) {
     if (auto w = write_direct(fs, fd, headers, body, tmp_what); !w) return abort_with(w.error());
   } else if (body.fd < 0 && !headers.empty()) {
@@ -376,7 +379,7 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
   results.reserve(targets.size());
 
   for (size_t i = 0; i < targets.size(); ++i) {
-    auto opened = open_box(fs, *targets[i].user, targets[i].mailbox, mode_);
+    auto opened = open_box(fs, *targets[i].user, targets[i].mailbox, ownership_, mode_);
     if (!opened) {
       results.emplace_back(Fail(opened.error()));
       continue;

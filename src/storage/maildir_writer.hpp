@@ -85,6 +85,12 @@ struct Saved {
 
 using SaveResult = base::Expected<Saved, SaveError>;
 
+// Who makes new files and directories the user's. kChownIfRoot: a root caller fchown()s each
+// one (it created them as root). kCreatedAsOwner: the caller already acts as the user on
+// the filesystem (the privileged writer's per-thread fsuid/fsgid), so the kernel made them
+// the user's, in the user's group or a setgid directory's, as Dovecot's own files are.
+enum class Ownership { kChownIfRoot, kCreatedAsOwner };
+
 class MaildirWriter {
  public:
   explicit MaildirWriter(FsyncMode mode, Fs& fs = real_fs(), CopyMode copies = CopyMode::kHardLink,
@@ -106,8 +112,14 @@ class MaildirWriter {
   [[nodiscard]] std::vector<SaveResult> save_batch(const Body& body, std::string_view headers,
                                                    std::span<const SaveTarget> targets) const;
 
+  MaildirWriter& set_ownership(Ownership ownership) {
+    ownership_ = ownership;
+    return *this;
+  }
+
  private:
   FsyncMode mode_;
+  Ownership ownership_ = Ownership::kChownIfRoot;
   CopyMode copies_;
   Fs* fs_;
   SharedSync* shared_sync_;

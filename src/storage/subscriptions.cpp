@@ -94,6 +94,7 @@ base::Expected<void, SaveError> add_subscription(Fs& fs, int control_dir, const 
   if (perms.chown) {
     if (int c = fs.fchown(lock_fd, perms.uid, perms.gid); c < 0) return abandon(fail_errno(c, "fchown(" + lock_what + ")"));
   }
+  if (int m = apply_file_mode(fs, lock_fd, perms); m < 0) return abandon(fail_errno(m, "chmod(" + lock_what + ")"));
   size_t off = 0;
   while (off < content.size()) {
     int64_t n = fs.write(lock_fd, content.data() + off, content.size() - off);

@@ -159,8 +159,32 @@ class Mode2Writer(ModeCase):
     @classmethod
     def make_daemon(cls):
         cls.work.write([ph.MailUser("alice", *cls.u1), ph.MailUser("bob", *cls.u2),
-                        ph.MailUser("rooty", 0, 0), ph.MailUser("lowuid", 50, 50)])
+                        ph.MailUser("rooty", 0, 0), ph.MailUser("lowuid", 50, 50),
+                        ph.MailUser("carol", cls.u1[0], cls.u2[1])])
         return ph.Daemon(cls.work.conf)
+
+    def test_group_shared_mail_root_gives_its_modes_whatever_the_umask(self):
+        # A mail root shared by a group (2770): what the writer creates has the root's group
+        # and modes, 2770 and 0660, not the daemon's umask (022 here) — as Dovecot makes them.
+        shared_gid = self.u2[1]
+        self.assertNotEqual(shared_gid, self.u1[1])
+        self.assertEqual(os.umask(0o22), 0o22, "the daemon runs with umask 022")
+        md = self.work.maildir("carol")
+        md.mkdir()
+        os.chown(md, self.u1[0], shared_gid)
+        os.chmod(md, 0o2770)
+        self.deliver_ok(["carol@test.example", "carol+Team@test.example"])
+        self.assert_delivered("carol", "")
+        self.assert_delivered("carol", ".Team")
+        made = [p for p in md.rglob("*")]
+        self.assertGreaterEqual(len(made), 8, made)  # cur/new/tmp, .Team and its three, two messages
+        for p in made:
+            st = p.lstat()
+            self.assertEqual((st.st_uid, st.st_gid), (self.u1[0], shared_gid), f"owner:group of {p}")
+            if stat.S_ISDIR(st.st_mode):
+                self.assertEqual(st.st_mode & 0o7777, 0o2770, f"mode of dir {p}")
+            else:
+                self.assertEqual(st.st_mode & 0o777, 0o660, f"mode of file {p}")
 
     def test_each_user_owns_their_files(self):
         self.assertNotEqual(self.u1[0], self.u2[0])

@@ -63,6 +63,7 @@ class FailingFs final : public storage::Fs {
     return real().syncfs(fd);
   }
   int fchown(int fd, uid_t u, gid_t g) override { return real().fchown(fd, u, g); }
+  int fchmod(int fd, mode_t m) override { return real().fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return real().fstat(fd, st); }
   int close(int fd) override { return real().close(fd); }
   int64_t fs_type(int fd) override { return real().fs_type(fd); }

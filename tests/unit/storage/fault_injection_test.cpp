@@ -22,13 +22,13 @@ using test::memory_body;
 
 enum class Op {
   kOpenCreate, kMkdir, kRename, kLink, kWrite, kPread, kCopyRange, kFsyncFile, kFsyncDir, kFchown, kClose,
-  kOpenExisting, kFstat, kSyncfs, kSetDirect,
+  kOpenExisting, kFstat, kSyncfs, kSetDirect, kFchmod,
 };
 
 const char* op_name(Op op) {
   static const char* names[] = {"open(O_CREAT)", "mkdir", "rename", "link", "write", "pread",
                                 "copy_file_range", "fsync(file)", "fsync(dir)", "fchown", "close",
-                                "open(existing)", "fstat", "syncfs", "fcntl(O_DIRECT)"};
+                                "open(existing)", "fstat", "syncfs", "fcntl(O_DIRECT)", "fchmod"};
   return names[static_cast<int>(op)];
 }
 
@@ -75,6 +75,7 @@ class FaultFs final : public Fs {
   }
   int syncfs(int fd) override { return hit(Op::kSyncfs) ? -err_ : real_.syncfs(fd); }
   int fchown(int fd, uid_t u, gid_t g) override { return hit(Op::kFchown) ? -err_ : real_.fchown(fd, u, g); }
+  int fchmod(int fd, mode_t m) override { return hit(Op::kFchmod) ? -err_ : real_.fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return hit(Op::kFstat) ? -err_ : real_.fstat(fd, st); }
   int64_t fs_type(int fd) override { return real_.fs_type(fd); }
   int set_direct_io(int fd, bool on) override { return hit(Op::kSetDirect) ? -err_ : real_.set_direct_io(fd, on); }
@@ -119,6 +120,7 @@ struct Case {
   const char* name = nullptr;    // only calls on this path name count (open/mkdir)
   const char* folder = nullptr;  // deliver to this folder (lda_mailbox_autocreate) not INBOX
   FsyncMode mode = FsyncMode::kOptimized;
+  mode_t root_mode = 0;  // an existing mail root with these modes (0: none, or a private one)
 };
 
 class StorageFault : public ::testing::TestWithParam<Case> {};
@@ -133,6 +135,13 @@ TEST_P(StorageFault, FailsCleanly) {
   UserTarget user = make_user(root);
   MailboxRequest mailbox;
   if (c.folder != nullptr) mailbox = {c.folder, MissingMailbox::kCreate};
+  if (c.root_mode != 0) {
+    ASSERT_EQ(::mkdir(root.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(root.c_str(), c.root_mode), 0);
+    if (::geteuid() == 0) {
+      ASSERT_EQ(::chown(root.c_str(), user.uid, user.gid), 0);
+    }
+  }
   size_t before = 0;
   if (!c.first_delivery) {
     ASSERT_TRUE(writer.save(memory_body(kBody), "", user, MailboxRequest{}));
@@ -210,7 +219,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // mail_fsync = always: fsync(tmp/) after the rename into new/.
                       Case{Op::kFsyncDir, EIO, 1, false, false, K::kTemp, nullptr, nullptr, FsyncMode::kAlways},
                       Case{Op::kFsyncDir, ENOSPC, 1, false, false, K::kTemp, nullptr, nullptr,
-                           FsyncMode::kAlways}));
+                           FsyncMode::kAlways},
+                      // A group-shared mail root (0770): the message file's chmod past the umask.
+                      Case{Op::kFchmod, EIO, 1, false, false, K::kTemp, nullptr, nullptr,
+                           FsyncMode::kOptimized, 0770},
+                      Case{Op::kFchmod, EPERM, 1, false, false, K::kTemp, nullptr, nullptr,
+                           FsyncMode::kOptimized, 0770}));
 
 TEST(StorageFaultBatch, FailedLinkFailsOnlyThatRecipient) {
   testlib::TempDir a, b;

@@ -43,6 +43,7 @@ class CountingFs final : public Fs {
   int fsync(int fd) override { return ++calls["fsync"], real_.fsync(fd); }
   int syncfs(int fd) override { return ++calls["syncfs"], real_.syncfs(fd); }
   int fchown(int fd, uid_t u, gid_t g) override { return ++calls["fchown"], real_.fchown(fd, u, g); }
+  int fchmod(int fd, mode_t m) override { return ++calls["fchmod"], real_.fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return ++calls["fstat"], real_.fstat(fd, st); }
   int close(int fd) override { return ++calls["close"], real_.close(fd); }
   int64_t fs_type(int fd) override { return ++calls["fs_type"], real_.fs_type(fd); }

@@ -131,6 +131,31 @@ TEST_F(Fixture, ModesFollowAnExistingMailRoot) {
   EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
+// Dovecot's modes come from the mail root alone: a strict umask does not narrow them.
+TEST_F(Fixture, ModesIgnoreTheProcessUmask) {
+  fs::create_directories(root);
+  ASSERT_EQ(::chmod(root.c_str(), 0770), 0);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(root.c_str(), test::test_uid(), test::test_gid()), 0);
+  }
+  const mode_t old = ::umask(077);
+  auto inbox = writer.save(memory_body(kBody), "", make_user(root), MailboxRequest{});
+  auto r = writer.save(memory_body(kBody), "", make_user(root), MailboxRequest{"Lists", MissingMailbox::kCreateAndSubscribe});
+  ::umask(old);
+  ASSERT_TRUE(inbox) << inbox.error().log_reason;
+  ASSERT_TRUE(r) << r.error().log_reason;
+  for (std::string d : {"/new", "/cur", "/tmp", "/.Lists", "/.Lists/new", "/.Lists/cur", "/.Lists/tmp"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((root + d).c_str(), &st), 0) << d;
+    EXPECT_EQ(st.st_mode & 07777, 0770u) << d;
+  }
+  for (std::string f : {inbox->path, r->path, root + "/.Lists/maildirfolder", root + "/subscriptions"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 07777, 0660u) << f;
+  }
+}
+
 TEST_F(Fixture, NonRootCannotWriteForAnotherUid) {
   if (::geteuid() == 0) GTEST_SKIP() << "runs as root: ownership is fchown()ed instead";
   UserTarget user = make_user(root);

@@ -63,6 +63,7 @@ class ForwardingFs : public Fs {
   int fsync(int fd) override { return inner_.fsync(fd); }
   int syncfs(int fd) override { return inner_.syncfs(fd); }
   int fchown(int fd, uid_t u, gid_t g) override { return inner_.fchown(fd, u, g); }
+  int fchmod(int fd, mode_t m) override { return inner_.fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return inner_.fstat(fd, st); }
   int close(int fd) override { return inner_.close(fd); }
   int64_t fs_type(int fd) override { return inner_.fs_type(fd); }
