@@ -85,6 +85,9 @@ int RealFs::fchmod(int fd, mode_t mode) {
 int RealFs::fstat(int fd, struct stat* out) {
   return retry([&] { return ::fstat(fd, out); });
 }
+int RealFs::stat_at(int dir_fd, const char* path, struct stat* out) {
+  return retry([&] { return ::fstatat(dir_fd, path, out, 0); });
+}
 int RealFs::close(int fd) {
   // Why no EINTR retry: on Linux the fd is gone even when close() reports EINTR.
   return ::close(fd) == 0 ? 0 : -errno;

@@ -38,6 +38,8 @@ class Fs {
   virtual int fchown(int fd, uid_t uid, gid_t gid) = 0;
   virtual int fchmod(int fd, mode_t mode) = 0;
   virtual int fstat(int fd, struct stat* out) = 0;
+  // fstatat(2) following symlinks, as open_at without O_NOFOLLOW does. 0 or -errno.
+  virtual int stat_at(int dir_fd, const char* path, struct stat* out) = 0;
   virtual int close(int fd) = 0;
   // The type of fd's filesystem (fstatfs f_type, e.g. EXT4_SUPER_MAGIC) or -errno.
   virtual int64_t fs_type(int fd) = 0;
@@ -62,6 +64,7 @@ class RealFs final : public Fs {
   int fchown(int fd, uid_t uid, gid_t gid) override;
   int fchmod(int fd, mode_t mode) override;
   int fstat(int fd, struct stat* out) override;
+  int stat_at(int dir_fd, const char* path, struct stat* out) override;
   int close(int fd) override;
   int64_t fs_type(int fd) override;
   int set_direct_io(int fd, bool on) override;

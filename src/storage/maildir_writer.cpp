@@ -75,13 +75,42 @@ base::Expected<Perms, SaveError> owner_perms(const UserTarget& user, FsyncMode m
 
 // Dovecot derives new files' modes (and a setgid group) from the mail root's permissions.
 // A root that cannot be stat'ed is a temporary failure: guessed modes could expose mail.
-base::Expected<void, SaveError> derive_perms(Fs& fs, int root_fd, const std::string& root, Perms& p) {
-  struct stat st {};
-  if (int r = fs.fstat(root_fd, &st); r != 0) return fail_errno(r < 0 ? r : -EIO, "fstat(" + root + ")");
+void derive_perms(const struct stat& st, Perms& p) {
   p.dir_mode = st.st_mode & (0777 | S_ISGID);
   p.file_mode = st.st_mode & 0666;
   if ((st.st_mode & S_ISGID) != 0) p.gid = st.st_gid;
+}
+
+base::Expected<void, SaveError> derive_perms(Fs& fs, int root_fd, const std::string& root, Perms& p) {
+  struct stat st {};
+  if (int r = fs.fstat(root_fd, &st); r != 0) return fail_errno(r < 0 ? r : -EIO, "fstat(" + root + ")");
+  derive_perms(st, p);
   return {};
+}
+
+// An INBOX that exists, the hot path: its root is only stat'ed (for the modes) and new/ is
+// opened by path — two system calls fewer than opening the root to work below it. The
+// root's fd is opened later only if tmp/ is needed. nullopt (nothing failed): a level is
+// missing, and the caller's full path creates it.
+base::Expected<std::optional<OpenBox>, SaveError> open_existing_inbox(Fs& fs, const std::string& root,
+                                                                      const std::string& vname, const Perms& perms) {
+  struct stat st {};
+  if (int r = fs.stat_at(AT_FDCWD, root.c_str(), &st); r != 0) {
+    if (r == -ENOENT) return std::optional<OpenBox>();
+    return fail_errno(r < 0 ? r : -EIO, "stat(" + root + ")");
+  }
+  if (!S_ISDIR(st.st_mode)) return std::optional<OpenBox>();  // the full path reports it
+  OpenBox box;
+  box.perms = perms;
+  derive_perms(st, box.perms);
+  box.vname = vname;
+  box.path = root;
+  const std::string neu = root + "/new";
+  int fd = fs.open_at(AT_FDCWD, neu.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (fd == -ENOENT) return std::optional<OpenBox>();
+  if (fd < 0) return fail_errno(fd, "open(" + neu + ")");
+  box.neu = FsFd(fs, fd);
+  return std::optional<OpenBox>(std::move(box));
 }
 
 // Only new/ is opened on the hot path: the message is created anonymous in it (see
@@ -103,6 +132,11 @@ base::Expected<void, SaveError> ensure_subdirs(Fs& fs, OpenBox& box, int box_fd)
 
 base::Expected<void, SaveError> open_tmp(Fs& fs, OpenBox& box) {
   if (box.tmp.valid()) return {};
+  if (!box.dir.valid()) {  // open_existing_inbox did not need it
+    int fd = fs.open_at(AT_FDCWD, box.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0) return fail_errno(fd, "open(" + box.path + ")");
+    box.dir = FsFd(fs, fd);
+  }
   auto tmp = open_below(fs, box.dir.get(), "tmp", box.path + "/tmp", box.perms, false);
   if (!tmp) return Fail(tmp.error());
   box.tmp = std::move(*tmp);
@@ -115,6 +149,11 @@ base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, cons
   if (!perms) return Fail(perms.error());
   const MailLocation& loc = user.location;
   FolderPath folder = resolve_folder(req.name, loc.layout);
+  if (folder.inbox) {
+    auto existing = open_existing_inbox(fs, loc.inbox, folder.vname, *perms);
+    if (!existing) return Fail(existing.error());
+    if (*existing) return std::move(**existing);
+  }
   for (;;) {
     OpenBox box;
     box.perms = *perms;

@@ -65,6 +65,7 @@ class FailingFs final : public storage::Fs {
   int fchown(int fd, uid_t u, gid_t g) override { return real().fchown(fd, u, g); }
   int fchmod(int fd, mode_t m) override { return real().fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return real().fstat(fd, st); }
+  int stat_at(int d, const char* p, struct stat* st) override { return real().stat_at(d, p, st); }
   int close(int fd) override { return real().close(fd); }
   int64_t fs_type(int fd) override { return real().fs_type(fd); }
   int set_direct_io(int fd, bool on) override { return real().set_direct_io(fd, on); }

@@ -32,6 +32,12 @@ const char* op_name(Op op) {
   return names[static_cast<int>(op)];
 }
 
+// The last component: INBOX's new/ is opened by its full path, other levels by name.
+const char* base_name(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
 class FaultFs final : public Fs {
  public:
   // Fails the nth call of `op`; with `name`, only calls on that path name count.
@@ -77,6 +83,7 @@ class FaultFs final : public Fs {
   int fchown(int fd, uid_t u, gid_t g) override { return hit(Op::kFchown) ? -err_ : real_.fchown(fd, u, g); }
   int fchmod(int fd, mode_t m) override { return hit(Op::kFchmod) ? -err_ : real_.fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return hit(Op::kFstat) ? -err_ : real_.fstat(fd, st); }
+  int stat_at(int d, const char* p, struct stat* st) override { return hit(Op::kFstat) ? -err_ : real_.stat_at(d, p, st); }
   int64_t fs_type(int fd) override { return real_.fs_type(fd); }
   int set_direct_io(int fd, bool on) override { return hit(Op::kSetDirect) ? -err_ : real_.set_direct_io(fd, on); }
   int close(int fd) override {
@@ -92,7 +99,7 @@ class FaultFs final : public Fs {
  private:
   bool hit(Op op, const char* name = nullptr) {
     if (!armed_ || op != op_) return false;
-    if (name_ != nullptr && (name == nullptr || std::strcmp(name, name_) != 0)) return false;
+    if (name_ != nullptr && (name == nullptr || std::strcmp(base_name(name), name_) != 0)) return false;
     if (++seen_ != nth_) return false;
     armed_ = false;
     fired_ = true;

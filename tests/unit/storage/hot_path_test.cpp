@@ -45,6 +45,7 @@ class CountingFs final : public Fs {
   int fchown(int fd, uid_t u, gid_t g) override { return ++calls["fchown"], real_.fchown(fd, u, g); }
   int fchmod(int fd, mode_t m) override { return ++calls["fchmod"], real_.fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return ++calls["fstat"], real_.fstat(fd, st); }
+  int stat_at(int d, const char* p, struct stat* st) override { return ++calls["stat"], real_.stat_at(d, p, st); }
   int close(int fd) override { return ++calls["close"], real_.close(fd); }
   int64_t fs_type(int fd) override { return ++calls["fs_type"], real_.fs_type(fd); }
   int set_direct_io(int fd, bool on) override {
@@ -77,7 +78,10 @@ TEST(HotPath, FullMailboxCostsTheSameCallsAsAnEmptyOne) {
     EXPECT_EQ(cfs.calls["rename"], 0);     // anonymous file (O_TMPFILE): tmp/ is never touched
     EXPECT_EQ(cfs.calls["link_file"], 1);  // it gets its name in new/ once synced
     EXPECT_EQ(cfs.calls["fsync"], 2);  // the file and new/
-    EXPECT_EQ(cfs.calls["open"], box.empty() ? 2 : 3);  // root, [folder,] new (tmp/ is not needed)
+    // INBOX: its root stat'ed and new/ opened by path; a folder: root, folder, new/ (tmp/
+    // is not needed either way).
+    EXPECT_EQ(cfs.calls["open"], box.empty() ? 1 : 3);
+    EXPECT_EQ(cfs.calls["stat"] + cfs.calls["fstat"], 1);
     EXPECT_EQ(cfs.calls["write"], 1);                    // headers and the body in one write
     EXPECT_EQ(cfs.calls["close"], cfs.calls["open"] + 1);  // every fd closed
   }
@@ -104,9 +108,10 @@ TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
   EXPECT_EQ(cfs.calls["syncfs"], 1);
   EXPECT_EQ(cfs.calls["fsync"], 1 + 1);
   EXPECT_EQ(shared.syncs_run(), 2u);
-  // Each mail root's permissions (5), and the filesystem of the one written copy: the four
-  // links cannot be on another filesystem than their source.
-  EXPECT_EQ(cfs.calls["fstat"], 5 + 1);
+  // Each mail root's permissions (5, by path), and the filesystem of the one written copy:
+  // the four links cannot be on another filesystem than their source.
+  EXPECT_EQ(cfs.calls["stat"], 5);
+  EXPECT_EQ(cfs.calls["fstat"], 1);
 }
 
 // Below kSharedSyncMinDirs each new/ gets its own fsync (cheaper there: decision 0009); from
@@ -148,7 +153,8 @@ TEST(HotPath, WrittenCopiesShareTheFilesystemSyncToo) {
   EXPECT_EQ(cfs.calls["link"], 0);
   EXPECT_EQ(cfs.calls["syncfs"], 1);
   EXPECT_EQ(cfs.calls["fsync"], 3 + 1);
-  EXPECT_EQ(cfs.calls["fstat"], 3 + 3);
+  EXPECT_EQ(cfs.calls["stat"], 3);
+  EXPECT_EQ(cfs.calls["fstat"], 3);
 }
 
 // Five recipients, two of them in one Maildir (a user and an alias of it): three distinct

@@ -65,6 +65,7 @@ class ForwardingFs : public Fs {
   int fchown(int fd, uid_t u, gid_t g) override { return inner_.fchown(fd, u, g); }
   int fchmod(int fd, mode_t m) override { return inner_.fchmod(fd, m); }
   int fstat(int fd, struct stat* st) override { return inner_.fstat(fd, st); }
+  int stat_at(int d, const char* p, struct stat* st) override { return inner_.stat_at(d, p, st); }
   int close(int fd) override { return inner_.close(fd); }
   int64_t fs_type(int fd) override { return inner_.fs_type(fd); }
   int set_direct_io(int fd, bool on) override { return inner_.set_direct_io(fd, on); }
