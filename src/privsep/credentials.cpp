@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <fstream>
@@ -56,12 +57,32 @@ base::Status forbid_new_privileges() {
   return {};
 }
 
+namespace {
+
+// geteuid() once, not once per delivery (ScopedFsIdentity): in this program only
+// drop_privileges() changes the effective uid, and it forgets the value.
+std::atomic<long> g_effective_uid{-1};
+
+uid_t effective_uid() {
+  long id = g_effective_uid.load(std::memory_order_relaxed);
+  if (id < 0) {
+    id = static_cast<long>(::geteuid());
+    g_effective_uid.store(id, std::memory_order_relaxed);
+  }
+  return static_cast<uid_t>(id);
+}
+
+}  // namespace
+
 base::Status drop_privileges(const Identity& to, NewPrivileges new_privs) {
   if (to.uid == 0) return base::fail(base::Error::config("refusing to run the network process as root"));
+  g_effective_uid.store(-1, std::memory_order_relaxed);
   gid_t groups[1] = {to.gid};
   if (::setgroups(1, groups) != 0) return base::fail(base::Error::from_errno(errno, "setgroups"));
   if (::setresgid(to.gid, to.gid, to.gid) != 0) return base::fail(base::Error::from_errno(errno, "setresgid"));
-  if (::setresuid(to.uid, to.uid, to.uid) != 0) return base::fail(base::Error::from_errno(errno, "setresuid"));
+  const int changed = ::setresuid(to.uid, to.uid, to.uid);
+  g_effective_uid.store(-1, std::memory_order_relaxed);
+  if (changed != 0) return base::fail(base::Error::from_errno(errno, "setresuid"));
   if (new_privs == NewPrivileges::kForbid) {
     if (auto st = forbid_new_privileges(); !st) return st;
   }
@@ -128,14 +149,15 @@ namespace {
 //   only fail for a thread without CAP_SETUID/CAP_SETGID, which never changes in the writer
 //   once it serves: one verified switch per thread stands for the later ones.
 // Both hold only while the process is root, which the constructor checks every time (a
-// daemon that dropped privileges after a switch must not trust them).
+// daemon that dropped privileges after a switch must not trust them): effective_uid() is
+// read afresh after drop_privileges().
 thread_local bool t_groups_empty = false;
 thread_local bool t_switch_verified = false;
 
 }  // namespace
 
 ScopedFsIdentity::ScopedFsIdentity(uid_t uid, gid_t gid) {
-  const uid_t euid = ::geteuid();
+  const uid_t euid = effective_uid();
   if (euid != 0) {  // unprivileged: we can only ever be ourselves
     ok_ = uid == euid;
     return;
