@@ -128,11 +128,15 @@ std::optional<std::string> builtin(std::string_view key) {
   return std::nullopt;
 }
 
-// %{...}: the table, the built-ins, then `func:data` (only env: is known).
-std::optional<std::string> lookup_long(const VarTable& vars, std::string_view key,
-                                       std::string* unknown_name) {
+// %{...} in the table; nullptr if it is not there.
+const std::string* find_long(const VarTable& vars, std::string_view key) {
   for (const auto& v : vars)
-    if (!v.name.empty() && v.name == key) return v.value;
+    if (!v.name.empty() && v.name == key) return &v.value;
+  return nullptr;
+}
+
+// %{...} not in the table: the built-ins, then `func:data` (only env: is known).
+std::optional<std::string> lookup_long(std::string_view key, std::string* unknown_name) {
   if (auto b = builtin(key)) return b;
   std::string_view func = key, data;
   if (auto colon = key.find(':'); colon != std::string_view::npos) {
@@ -222,6 +226,8 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
       modifiers.push_back(t[i++]);
     if (i >= t.size()) break;
 
+    // A table value is used in place; only a modifier needs a copy to work on.
+    const std::string* found = nullptr;
     std::optional<std::string> value;
     std::string unknown_name;
     if (t[i] == '{' && t.find('}', i) != std::string_view::npos) {
@@ -231,24 +237,30 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
         if (t[end] == '{') ++depth;
         if (t[end] == '}' && --depth == 0) break;
       }
-      value = lookup_long(vars, t.substr(i + 1, end - i - 1), &unknown_name);
+      const std::string_view key = t.substr(i + 1, end - i - 1);
+      found = find_long(vars, key);
+      if (found == nullptr) value = lookup_long(key, &unknown_name);
       i = std::min(end, t.size() - 1);
     } else {
       for (const auto& v : vars) {
         if (v.key != '\0' && v.key == t[i]) {
-          value = v.value;
+          found = &v.value;
           break;
         }
       }
-      if (!value && t[i] == '%') value = "%";
-      if (!value) unknown_name = std::string(1, t[i]);
+      if (found == nullptr && t[i] == '%') value = "%";
+      if (found == nullptr && !value) unknown_name = std::string(1, t[i]);
     }
-    if (!value) {
+    if (found == nullptr && !value) {
       out.text += "UNSUPPORTED_VARIABLE_" + unknown_name;
       out.unknown.push_back(std::move(unknown_name));
       continue;
     }
-    std::string v = std::move(*value);
+    if (modifiers.empty()) {
+      append_shaped(out.text, found != nullptr ? std::string_view(*found) : std::string_view(*value), shape);
+      continue;
+    }
+    std::string v = found != nullptr ? *found : std::move(*value);
     for (char m : modifiers) v = apply_modifier(m, std::move(v), shape);
     append_shaped(out.text, v, shape);
   }
@@ -259,12 +271,13 @@ VarTable user_vars(std::string_view user, std::string_view home) {
   auto at = user.rfind('@');
   std::string_view username = at == std::string_view::npos ? user : user.substr(0, at);
   std::string_view domain = at == std::string_view::npos ? std::string_view{} : user.substr(at + 1);
-  return {
-      {'u', "user", std::string(user)},
-      {'n', "username", std::string(username)},
-      {'d', "domain", std::string(domain)},
-      {'h', "home", std::string(home)},
-  };
+  VarTable table;
+  table.reserve(8);  // callers add a few of their own: one allocation for the table
+  table.push_back({'u', "user", std::string(user)});
+  table.push_back({'n', "username", std::string(username)});
+  table.push_back({'d', "domain", std::string(domain)});
+  table.push_back({'h', "home", std::string(home)});
+  return table;
 }
 
 std::string expand_home(std::string_view path, std::string_view home) {
