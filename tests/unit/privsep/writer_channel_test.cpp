@@ -132,7 +132,9 @@ TEST(WriterChannel, EventLoopHalvesAndChannelAffinity) {
       EXPECT_EQ(::poll(&p, 1, 5000), 1);
       auto reply = client.try_finish(*flight);
       EXPECT_TRUE(reply && *reply);
-      if (reply && *reply) EXPECT_EQ((**reply).results.at(0).filename, user + ":body");
+      if (reply && *reply) {
+        EXPECT_EQ((**reply).results.at(0).filename, user + ":body");
+      }
       auto stale = try_recv_frame(flight->sock);
       EXPECT_TRUE(stale && !*stale) << "the reply was read once";
       return flight->sock;
