@@ -102,8 +102,9 @@ Resolution Engine::resolve(const mail::Envelope& env, const mail::Recipient& rcp
   return *resolve_impl(env, rcpt, options, false);
 }
 
-std::optional<Resolution> Engine::resolve_now(const mail::Envelope& env, const mail::Recipient& rcpt) const {
-  return resolve_impl(env, rcpt, ResolveOptions{}, true);
+std::optional<Resolution> Engine::resolve_now(const mail::Envelope& env, const mail::Recipient& rcpt,
+                                              const ResolveOptions& options) const {
+  return resolve_impl(env, rcpt, options, true);
 }
 
 std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const mail::Recipient& rcpt,

@@ -134,8 +134,8 @@ class Engine {
   // resolve() for the LMTP RCPT path when it can be answered without blocking (an in-memory
   // userdb, numeric ids, no lmtp_proxy passdb step): safe on an event thread. nullopt = use
   // resolve() on a worker thread; nothing was counted or logged then.
-  [[nodiscard]] std::optional<Resolution> resolve_now(const mail::Envelope& env,
-                                                      const mail::Recipient& rcpt) const;
+  [[nodiscard]] std::optional<Resolution> resolve_now(const mail::Envelope& env, const mail::Recipient& rcpt,
+                                                      const ResolveOptions& options = {}) const;
 
   // One Outcome per element of `recipients`, in order. `recipients` are the transaction's
   // local recipients in RCPT order (their count decides Delivered-To and `for <...>`).

@@ -142,46 +142,72 @@ base::Result<CapabilityState> read_capabilities() {
 
 namespace {
 
-// The writer switches identity for every delivery; these spare it 4 of 9 syscalls each time.
-// * Once a thread's supplementary group list is empty (the first restore empties it), fsgid
-//   alone gives the mail user's group: the list would only repeat it, so it stays empty.
+// The writer switches identity for deliveries; these spare it most of the system calls.
+// * The thread's filesystem identity is remembered: a delivery for the identity it already
+//   has switches nothing (one mail uid for everyone, the common virtual-user setup, then
+//   costs no call at all), and it goes back to root only when something needs root.
+// * A thread's supplementary group list is emptied before its first switch and stays empty:
+//   fsgid alone gives the mail user's group, and a list left from one user would give the
+//   next user that user's group.
 // * setfsuid/setfsgid report the previous id, not success, so a switch is read back. It can
 //   only fail for a thread without CAP_SETUID/CAP_SETGID, which never changes in the writer
-//   once it serves: one verified switch per thread stands for the later ones.
-// Both hold only while the process is root, which the constructor checks every time (a
-// daemon that dropped privileges after a switch must not trust them): effective_uid() is
-// read afresh after drop_privileges().
+//   once it serves: one verified switch per thread stands for the later ones. Every switch
+//   to a user starts from root, as the verified one did.
+// All of this holds only while the process is root, which every call checks (a daemon that
+// dropped privileges after a switch must not trust it): effective_uid() is read afresh
+// after drop_privileges().
 thread_local bool t_groups_empty = false;
 thread_local bool t_switch_verified = false;
+thread_local uid_t t_fs_uid = 0;
+thread_local gid_t t_fs_gid = 0;
 
 }  // namespace
 
-ScopedFsIdentity::ScopedFsIdentity(uid_t uid, gid_t gid) {
+bool ThreadFsIdentity::become(uid_t uid, gid_t gid) {
   const uid_t euid = effective_uid();
-  if (euid != 0) {  // unprivileged: we can only ever be ourselves
-    ok_ = uid == euid;
-    return;
-  }
-  gid_t groups[1] = {gid};
+  if (euid != 0) return uid == euid;  // unprivileged: we can only ever be ourselves
+  if (t_fs_uid == uid && t_fs_gid == gid) return true;
+  become_root();
   // Raw syscalls: per-thread credentials (glibc's wrappers broadcast to all threads).
-  if (!t_groups_empty && ::syscall(SYS_setgroups, 1, groups) != 0) return;
+  if (!t_groups_empty) {
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) return false;
+    t_groups_empty = true;
+  }
   ::setfsgid(gid);
   ::setfsuid(uid);
-  switched_ = true;
-  if (t_switch_verified) {
-    ok_ = true;
-    return;
+  t_fs_uid = uid;
+  t_fs_gid = gid;
+  if (t_switch_verified) return true;
+  const bool ok = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == uid &&
+                  static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == gid;
+  if (!ok) {
+    // Whatever half happened, root is what the thread asks for next.
+    ::setfsuid(0);
+    ::setfsgid(0);
+    t_fs_uid = 0;
+    t_fs_gid = 0;
+    return false;
   }
-  ok_ = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == uid &&
-        static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == gid;
-  t_switch_verified = ok_;
+  t_switch_verified = true;
+  return true;
+}
+
+void ThreadFsIdentity::become_root() {
+  if (t_fs_uid == 0 && t_fs_gid == 0) return;
+  if (effective_uid() != 0) return;
+  ::setfsuid(0);
+  ::setfsgid(0);
+  t_fs_uid = 0;
+  t_fs_gid = 0;
+}
+
+ScopedFsIdentity::ScopedFsIdentity(uid_t uid, gid_t gid) {
+  ok_ = ThreadFsIdentity::become(uid, gid);
+  switched_ = ok_;
 }
 
 ScopedFsIdentity::~ScopedFsIdentity() {
-  if (!switched_) return;
-  ::setfsuid(0);
-  ::setfsgid(0);
-  if (!t_groups_empty) t_groups_empty = ::syscall(SYS_setgroups, 0, nullptr) == 0;
+  if (switched_) ThreadFsIdentity::become_root();
 }
 
 }  // namespace dovetail::privsep

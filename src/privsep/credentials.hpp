@@ -4,11 +4,11 @@
 //  * drop_privileges(): the network process becomes `user` completely — supplementary groups,
 //    real/effective/saved uid and gid, no capabilities, no_new_privs — and checks that root
 //    cannot be regained (setuid(0) must fail).
-//  * ScopedFsIdentity: the privileged writer thread's filesystem identity (fsuid/fsgid and
-//    supplementary groups) becomes the mail user's for the duration of one write, so the
-//    kernel, not our code, refuses paths that user cannot write. Linux fsuid/fsgid are per
-//    thread; supplementary groups are set with the raw syscall so glibc does not broadcast
-//    them to every thread (it does for setgroups(3)).
+//  * ThreadFsIdentity / ScopedFsIdentity: the privileged writer thread's filesystem identity
+//    (fsuid/fsgid; supplementary groups emptied) becomes the mail user's for its writes, so
+//    the kernel, not our code, refuses paths that user cannot write. Linux fsuid/fsgid are
+//    per thread; supplementary groups are set with the raw syscall so glibc does not
+//    broadcast them to every thread (it does for setgroups(3)).
 // Error contract: Result/Status; a failed drop is fatal for the daemon (caller exits).
 // Security: this file is the whole privilege story of the daemon; keep it small.
 #pragma once
@@ -59,6 +59,18 @@ struct CapabilityState {
 };
 [[nodiscard]] base::Result<CapabilityState> read_capabilities();
 
+// The calling thread's filesystem identity (fsuid/fsgid, supplementary groups emptied),
+// switched only when it changes: the privileged writer's threads keep a mail user's identity
+// from one delivery to the next and go back to root only for what needs root (userdb files,
+// the config). become(): true when the thread now writes as uid/gid (unprivileged: only
+// when that is who the process is). Per thread; no lock.
+class ThreadFsIdentity {
+ public:
+  [[nodiscard]] static bool become(uid_t uid, gid_t gid);
+  static void become_root();
+};
+
+// become() for one scope, then root again.
 class ScopedFsIdentity {
  public:
   ScopedFsIdentity(uid_t uid, gid_t gid);

@@ -64,7 +64,11 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
     }
     mail::Recipient rcpt;
     rcpt.id = "writer";
-    auto r = resolver->resolve(env, rcpt, {.user = t.user});
+    // From memory when the userdb can answer so (no system call: any identity will do);
+    // a lookup that reads files or asks a server does it as root.
+    auto now = resolver->resolve_now(env, rcpt, {.user = t.user});
+    if (!now) ThreadFsIdentity::become_root();
+    auto r = now ? std::move(*now) : resolver->resolve(env, rcpt, {.user = t.user});
     if (auto* ok = std::get_if<deliver::ResolvedRecipient>(&r)) {
       resolved[i] = std::move(*ok);
       groups[{resolved[i].target.uid, resolved[i].target.gid}].push_back(i);
@@ -83,11 +87,11 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
   storage::MaildirWriter writer(stricter(configured, request.fsync), storage::real_fs(),
                                 resolver->settings().maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
                                                                                 : storage::CopyMode::kWriteEach);
-  // Every save below runs under ScopedFsIdentity: what it creates is the user's already.
+  // Every save below runs as its user (ThreadFsIdentity): what it creates is the user's
+  // already. The thread keeps the last identity for the next delivery.
   writer.set_ownership(storage::Ownership::kCreatedAsOwner);
   for (const auto& [ids, members] : groups) {
-    ScopedFsIdentity identity(ids.first, ids.second);
-    if (!identity.ok()) {
+    if (!ThreadFsIdentity::become(ids.first, ids.second)) {
       for (size_t i : members) reply.results[i] = failed(TargetStatus::kTempFail, "cannot switch to uid " + std::to_string(ids.first));
       continue;
     }

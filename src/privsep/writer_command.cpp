@@ -81,6 +81,7 @@ class ReloadingBackend : public MaildirBackend {
   ReloadingBackend(Loaded first, std::string path)
       : MaildirBackend(std::move(first.engine), first.fsync), path_(std::move(path)) {}
   void reload(const std::string& config_digest) override {
+    ThreadFsIdentity::become_root();  // the config file is read as root
     auto next = load_matching(path_, config_digest);
     if (!next) {
       base::log::error("dovetail-writer: ", "config reload failed, keeping the previous configuration: " +
