@@ -190,11 +190,11 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
     const int fd = flight->fd();
     ctx_.when_readable(fd, [this, flight = std::move(flight), envelope,
                             done = std::move(done)](net::Readiness readiness) mutable {
-      std::optional<std::vector<deliver::Outcome>> outcomes;
-      if (readiness == net::Readiness::kWaitFailed)
-        outcomes = flight->finish();  // no loop to wait in: read, waiting at most one save
-      else
-        outcomes = flight->try_finish();
+      if (readiness == net::Readiness::kWaitFailed) {
+        finish_in_pool(std::move(flight), envelope, std::move(done));
+        return;
+      }
+      auto outcomes = flight->try_finish();
       if (!outcomes) {  // woken before the writer answered (readiness can be stale)
         await_flight(std::move(flight), envelope, std::move(done));
         return;
@@ -202,6 +202,21 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
       busy_ = false;
       done(replies_for(*envelope, *outcomes));
       after_backend();
+    });
+  }
+
+  // The event loop cannot wait on the writer's answer: a pool thread waits for it instead,
+  // never this one.
+  void finish_in_pool(std::shared_ptr<deliver::DeliveryInFlight> flight, const mail::Envelope* envelope,
+                      std::function<void(std::vector<smtp::Reply>)> done) {
+    auto handle = ctx_.handle();
+    deps_.pool->submit([this, handle, flight = std::move(flight), envelope, done = std::move(done)]() mutable {
+      std::vector<deliver::Outcome> outcomes = flight->finish();
+      handle.post([this, outcomes = std::move(outcomes), envelope, done = std::move(done)]() mutable {
+        busy_ = false;
+        done(replies_for(*envelope, outcomes));
+        after_backend();
+      });
     });
   }
 

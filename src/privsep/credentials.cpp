@@ -181,11 +181,7 @@ bool ThreadFsIdentity::become(uid_t uid, gid_t gid) {
   const bool ok = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == uid &&
                   static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == gid;
   if (!ok) {
-    // Whatever half happened, root is what the thread asks for next.
-    ::setfsuid(0);
-    ::setfsgid(0);
-    t_fs_uid = 0;
-    t_fs_gid = 0;
+    become_root();  // whatever half happened: root is what the thread asks for next
     return false;
   }
   t_switch_verified = true;
