@@ -1,6 +1,5 @@
 #include "deliver/engine.hpp"
 
-#include <poll.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -459,12 +458,6 @@ std::optional<std::vector<Outcome>> DeliveryInFlight::try_finish() try {
   engine_.log(base::log::Level::kError, "", prepared_->env->transaction_id,
               std::string("BUG: deliver threw: ") + e.what());
   return std::vector<Outcome>(prepared_->recipients.size(), Outcome(TempFail{}));
-}
-
-std::optional<std::vector<storage::SaveResult>> StoreInFlight::try_finish() {
-  pollfd p{fd(), POLLIN, 0};
-  if (::poll(&p, 1, 0) == 0) return std::nullopt;
-  return finish();
 }
 
 }  // namespace dovetail::deliver

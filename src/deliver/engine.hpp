@@ -82,9 +82,8 @@ class StoreInFlight {
   // One result per target. Blocks only when called before fd() is readable.
   virtual std::vector<storage::SaveResult> finish() = 0;
   // finish() if the result has arrived, nullopt (and nothing consumed) if not: a wake-up
-  // by fd()'s readiness may be stale. This default asks poll(); a reader that can try a
-  // non-blocking read instead saves the call.
-  virtual std::optional<std::vector<storage::SaveResult>> try_finish();
+  // by fd()'s readiness may be stale. Never blocks.
+  virtual std::optional<std::vector<storage::SaveResult>> try_finish() = 0;
 };
 
 // Dependencies the daemon (or a test) supplies. Empty members get the real default.

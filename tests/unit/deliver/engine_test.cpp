@@ -613,6 +613,11 @@ class PipeSave final : public StoreInFlight {
     EXPECT_EQ(::read(fds_[0], &c, 1), 1);
     return std::move(results_);
   }
+  std::optional<std::vector<storage::SaveResult>> try_finish() override {
+    pollfd p{fds_[0], POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) return std::nullopt;
+    return finish();
+  }
 
  private:
   int fds_[2];

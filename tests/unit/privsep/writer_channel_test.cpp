@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -83,6 +84,15 @@ std::vector<base::UniqueFd> one(base::UniqueFd fd) {
   return v;
 }
 
+// The network side's client of a running writer service: the writer's kReady read from the
+// control channel (ours[0]), the rest handed over as delivery channels.
+std::unique_ptr<WriterClient> client_of(Channels& ch) {
+  expect_ready(ch.ours[0].get());
+  base::UniqueFd control = std::move(ch.ours[0]);
+  ch.ours.erase(ch.ours.begin());
+  return std::make_unique<WriterClient>(std::move(control), std::move(ch.ours));
+}
+
 DeliverRequest request_for(const std::string& user, const std::string& body, bool in_fd) {
   DeliverRequest r;
   r.targets = {{user, "INBOX", false, false}};
@@ -120,10 +130,8 @@ TEST(WriterChannel, EventLoopHalvesAndChannelAffinity) {
   EchoBackend backend;
   std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
   {
-    expect_ready(ch.ours[0].get());
-    base::UniqueFd control = std::move(ch.ours[0]);
-    ch.ours.erase(ch.ours.begin());
-    WriterClient client(std::move(control), std::move(ch.ours));
+    auto running = client_of(ch);
+    WriterClient& client = *running;
     auto round_trip = [&](const std::string& user) {
       auto flight = client.begin(request_for(user, "body", false), -1);
       EXPECT_TRUE(flight && flight->sock >= 0);
@@ -172,10 +180,8 @@ TEST(WriterChannel, ManyConcurrentRequestsGetTheirOwnReplies) {
   EchoBackend backend;
   std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
   {
-    expect_ready(ch.ours[0].get());
-    base::UniqueFd control = std::move(ch.ours[0]);
-    ch.ours.erase(ch.ours.begin());
-    WriterClient client(std::move(control), std::move(ch.ours));
+    auto running = client_of(ch);
+    WriterClient& client = *running;
     std::vector<std::thread> callers;
     std::atomic<int> ok{0};
     for (int i = 0; i < 16; ++i) {
