@@ -93,6 +93,22 @@ std::unique_ptr<WriterClient> client_of(Channels& ch) {
   return std::make_unique<WriterClient>(std::move(control), std::move(ch.ours));
 }
 
+// The writer service over `n` fresh channels (control first), answering with an
+// EchoBackend on its own thread, which must end with exit status `want_exit`. Join it
+// (after the client is gone) before reading what the backend saw.
+struct EchoService {
+  explicit EchoService(size_t n, int want_exit = 0)
+      : ch(make_channels(n)),
+        thread([this, want_exit] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), want_exit); }) {}
+  ~EchoService() {
+    ch.ours.clear();  // a test that stopped early: the service sees its peer go and returns
+    if (thread.joinable()) thread.join();
+  }
+  Channels ch;
+  EchoBackend backend;
+  std::thread thread;
+};
+
 DeliverRequest request_for(const std::string& user, const std::string& body, bool in_fd) {
   DeliverRequest r;
   r.targets = {{user, "INBOX", false, false}};
@@ -126,11 +142,9 @@ TEST(WriterChannel, TryReceiveNeverWaits) {
 // channel; after, the reply. An event thread gets back the channel it used before (its loop
 // keeps that one registered), another thread one no loop has used.
 TEST(WriterChannel, EventLoopHalvesAndChannelAffinity) {
-  auto ch = make_channels(1 + 4);
-  EchoBackend backend;
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
+  EchoService service(1 + 4);
   {
-    auto running = client_of(ch);
+    auto running = client_of(service.ch);
     WriterClient& client = *running;
     auto round_trip = [&](const std::string& user) {
       auto flight = client.begin(request_for(user, "body", false), -1);
@@ -170,17 +184,16 @@ TEST(WriterChannel, EventLoopHalvesAndChannelAffinity) {
     ASSERT_TRUE(none);
     EXPECT_FALSE(*none) << "an empty channel is 'not yet'";
   }
-  service.join();
+  service.thread.join();
 }
 
 // More callers (16) than delivery channels (8): each caller gets its own reply, callers wait
 // for a free channel, and every request reaches the backend exactly once.
 TEST(WriterChannel, ManyConcurrentRequestsGetTheirOwnReplies) {
-  auto ch = make_channels(1 + 8);
-  EchoBackend backend;
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
+  EchoService service(1 + 8);
+  EchoBackend& backend = service.backend;
   {
-    auto running = client_of(ch);
+    auto running = client_of(service.ch);
     WriterClient& client = *running;
     std::vector<std::thread> callers;
     std::atomic<int> ok{0};
@@ -200,7 +213,7 @@ TEST(WriterChannel, ManyConcurrentRequestsGetTheirOwnReplies) {
     for (auto& t : callers) t.join();
     EXPECT_EQ(ok.load(), 16 * 50);
   }  // client closes -> service returns 0
-  service.join();
+  service.thread.join();
   EXPECT_EQ(backend.calls.load(), 16 * 50);
 }
 
@@ -344,14 +357,11 @@ TEST(WriterChannel, ClientNoticesTheWriterGoneWhileIdle) {
 // The daemon sends each reload on every delivery channel; the writer reloads once per reload,
 // and a request sent on any channel after its frame is served after the reload.
 TEST(WriterChannel, ReloadOnEveryChannelReloadsOnceAndPrecedesLaterRequests) {
-  auto ch = make_channels(1 + 4);
-  EchoBackend backend;
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 0); });
-  expect_ready(ch.ours[0].get());
-  base::UniqueFd control = std::move(ch.ours[0]);
-  ch.ours.erase(ch.ours.begin());
+  EchoService service(1 + 4);
+  EchoBackend& backend = service.backend;
   {
-    WriterClient client(std::move(control), std::move(ch.ours));
+    auto running = client_of(service.ch);
+    WriterClient& client = *running;
     for (int round = 1; round <= 3; ++round) {
       ASSERT_TRUE(client.request_reload("d" + std::to_string(round)));
       for (int i = 0; i < 4; ++i) ASSERT_TRUE(client.deliver(request_for("alice", "x", false), -1));
@@ -359,20 +369,19 @@ TEST(WriterChannel, ReloadOnEveryChannelReloadsOnceAndPrecedesLaterRequests) {
       EXPECT_EQ(backend.digest(), "d" + std::to_string(round));
     }
   }
-  service.join();
+  service.thread.join();
   EXPECT_EQ(backend.reloads.load(), 3);
   EXPECT_EQ(backend.calls.load(), 12);
 }
 
 // A violation on one channel ends the service on all of them: no more work for that peer.
 TEST(WriterChannel, ViolationOnOneChannelClosesEveryChannel) {
-  auto ch = make_channels(3);
-  EchoBackend backend;
-  std::thread service([&] { EXPECT_EQ(run_writer_service(std::move(ch.theirs), backend), 1); });
-  expect_ready(ch.ours[0].get());
-  ASSERT_TRUE(send_frame(ch.ours[2].get(), "not a frame"));
-  service.join();
-  for (auto& ours : ch.ours) {
+  EchoService service(3, /*want_exit=*/1);
+  EchoBackend& backend = service.backend;
+  expect_ready(service.ch.ours[0].get());
+  ASSERT_TRUE(send_frame(service.ch.ours[2].get(), "not a frame"));
+  service.thread.join();
+  for (auto& ours : service.ch.ours) {
     char c;
     EXPECT_EQ(::recv(ours.get(), &c, 1, 0), 0);
   }
