@@ -75,7 +75,7 @@ class WriterClient {
 
   base::UniqueFd control_;
   std::vector<base::UniqueFd> channels_;
-  std::mutex mutex_;  // guards free_ and death_reason_
+  std::mutex mutex_;  // guards free_, last_user_ and death_reason_
   std::condition_variable channel_freed_;
   std::vector<int> free_;
   // Which thread last waited on each channel from its event loop (indexed by fd; 0 = none).
