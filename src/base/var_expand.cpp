@@ -8,7 +8,8 @@
 #include <cstdlib>
 #include <optional>
 
-#include "base/md5.hpp"
+#include "base/digest.hpp"
+#include "base/var_expand_functions.hpp"
 
 namespace dovetail::base {
 namespace {
@@ -56,9 +57,9 @@ std::string m_hash(const std::string& v, Shape& shape) {
 }
 
 std::string m_newhash(const std::string& v, Shape& shape) {
-  Md5Digest d = md5(v);
+  const std::string d = digest("md5", v).value_or(std::string(16, '\0'));
   uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = value << 8 | d[i];
+  for (int i = 0; i < 8; ++i) value = value << 8 | static_cast<unsigned char>(d[static_cast<size_t>(i)]);
   if (shape.width != 0) {
     value %= static_cast<uint64_t>(static_cast<uint32_t>(shape.width));
     shape.width = 0;
@@ -135,19 +136,13 @@ const std::string* find_long(const VarTable& vars, std::string_view key) {
   return nullptr;
 }
 
-// %{...} not in the table: the built-ins, then `func:data` (only env: is known).
-std::optional<std::string> lookup_long(std::string_view key, std::string* unknown_name) {
+// %{...} not in the table: the built-ins, then env:NAME.
+std::optional<std::string> lookup_builtin(std::string_view key) {
   if (auto b = builtin(key)) return b;
-  std::string_view func = key, data;
-  if (auto colon = key.find(':'); colon != std::string_view::npos) {
-    func = key.substr(0, colon);
-    data = key.substr(colon + 1);
-  }
-  if (func == "env") {
-    const char* value = std::getenv(std::string(data).c_str());
+  if (key.starts_with("env:")) {
+    const char* value = std::getenv(std::string(key.substr(4)).c_str());
     return std::string(value ? value : "");
   }
-  *unknown_name = std::string(func);
   return std::nullopt;
 }
 
@@ -231,16 +226,33 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
     std::optional<std::string> value;
     std::string unknown_name;
     if (t[i] == '{' && t.find('}', i) != std::string_view::npos) {
-      // Braces nest (Dovecot counts them for %{if;...}); the key ends at the matching one.
+      // Braces nest (%{if;%{user};...}); the key ends at the matching one.
       size_t end = i + 1;
       for (int depth = 1; end < t.size(); ++end) {
         if (t[end] == '{') ++depth;
         if (t[end] == '}' && --depth == 0) break;
       }
+      if (end == t.size()) {  // never closed: Dovecot's "Unknown variable '%{'"
+        out.text += "UNSUPPORTED_VARIABLE_{";
+        out.unknown.emplace_back("{");
+        break;
+      }
       const std::string_view key = t.substr(i + 1, end - i - 1);
+      i = end;
       found = find_long(vars, key);
-      if (found == nullptr) value = lookup_long(key, &unknown_name);
-      i = std::min(end, t.size() - 1);
+      if (found == nullptr) value = lookup_builtin(key);
+      if (found == nullptr && !value) {
+        if (auto f = detail::expand_function(key, vars)) {
+          if (f->error.empty()) {
+            value = std::move(f->text);
+          } else {
+            unknown_name = std::string(key);
+            if (out.error.empty()) out.error = std::move(f->error);
+          }
+        } else {
+          unknown_name = std::string(key.substr(0, key.find(':')));
+        }
+      }
     } else {
       for (const auto& v : vars) {
         if (v.key != '\0' && v.key == t[i]) {
@@ -266,6 +278,23 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
   }
   return out;
 }
+
+std::string describe_failure(const Expanded& e) {
+  std::string names;
+  for (const auto& u : e.unknown) names += (names.empty() ? "%" : ", %") + (u.size() == 1 ? u : "{" + u + "}");
+  std::string out = "unknown variable " + names;
+  if (!e.error.empty()) out += " (" + e.error + ")";
+  return out;
+}
+
+namespace detail {
+
+std::optional<std::string> lookup_long_value(std::string_view key, const VarTable& vars) {
+  if (const std::string* v = find_long(vars, key)) return *v;
+  return lookup_builtin(key);
+}
+
+}  // namespace detail
 
 VarTable user_vars(std::string_view user, std::string_view home) {
   auto at = user.rfind('@');

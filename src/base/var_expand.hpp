@@ -13,12 +13,13 @@
 //   M MD5 hex, D `a.b` → `a,dc=b` (LDAP), T trim trailing whitespace.
 // * long keys: the table's names, then the built-ins pid, uid, gid (effective ids),
 //   hostname ($DOVECOT_HOSTNAME or gethostname()) and env:NAME (unset = "").
-//   `%{name:data}` with another function name (Dovecot's hash functions, `if`) is
-//   not supported and counts as unknown.
+// * functions: `%{sha256:user}`, `%{md5;truncate=32,format=base64:user}`, `%{if;%d;eq;x;a;b}`
+//   (base/var_expand_functions.hpp). A function that fails (bad option, `if` on a number
+//   that is not one) counts as unknown, with the reason in `error`.
 // Unknown variables expand to `UNSUPPORTED_VARIABLE_<key>` as in Dovecot and are listed
 // in `unknown` so callers that build paths can refuse the result (mail_location does).
 // A trailing lone `%` is dropped (Dovecot). `~/` is NOT handled here (see expand_home()).
-// Depends on: std + POSIX (getpid, geteuid, gethostname, getenv). Threading: pure functions
+// Depends on: std + POSIX (getpid, geteuid, gethostname, getenv), base/digest. Threading: pure functions
 // (getenv is read-only here).
 #pragma once
 
@@ -39,9 +40,14 @@ using VarTable = std::vector<VarEntry>;
 struct Expanded {
   std::string text;
   std::vector<std::string> unknown;  // keys that had no value ("z", "nope" for %{nope:x})
+  std::string error;                 // why the first failed function failed; "" if none did
 };
 
 Expanded var_expand(std::string_view tmpl, const VarTable& vars);
+
+// For a log line when `e.unknown` is not empty: "unknown variable %z, %{nope}", plus the
+// reason in parentheses when a function failed.
+std::string describe_failure(const Expanded& e);
 
 // The standard table for one user: u/user, n/username, d/domain, h/home.
 VarTable user_vars(std::string_view user, std::string_view home);

@@ -183,7 +183,7 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
     auto expanded = base::var_expand(s.mail_home, base::user_vars(user.name, ""));
     if (!expanded.unknown.empty()) {  // as mail_location: never a home without the variable
       log(base::log::Level::kError, user.name, rcpt.id,
-          "mail_home '" + s.mail_home + "': unknown variable %" + expanded.unknown.front());
+          "mail_home '" + s.mail_home + "': " + base::describe_failure(expanded));
       return lookup_failed();
     }
     home = std::move(expanded.text);

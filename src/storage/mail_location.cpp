@@ -10,10 +10,38 @@ namespace dovetail::storage {
 
 namespace {
 
-// Splits at ':' honouring the `::` escape.
+// Length of the `%[shape][modifiers]{...}` variable starting at s[i] == '%', 0 when it is
+// not a braced one. Braces nest (%{if;%{user};...}).
+size_t braced_variable_length(std::string_view s, size_t i) {
+  size_t j = i + 1;
+  while (j < s.size() && (s[j] == '-' || s[j] == '.' || (s[j] >= '0' && s[j] <= '9'))) ++j;
+  while (j < s.size() && std::string_view("LUEXRHNMDT").find(s[j]) != std::string_view::npos) ++j;
+  if (j >= s.size() || s[j] != '{') return 0;
+  for (int depth = 0; j < s.size(); ++j) {
+    if (s[j] == '{') ++depth;
+    if (s[j] == '}' && --depth == 0) return j + 1 - i;
+  }
+  return 0;  // never closed: var_expand reports it
+}
+
+// Splits at ':' honouring the `::` escape. A ':' inside a braced variable (`%{sha256:user}`)
+// belongs to it. Dovecot expands first and splits the result; splitting first means a
+// value (a user name with a ':') can never add an option such as INBOX= to the location.
 std::vector<std::string> split_location(std::string_view s) {
   std::vector<std::string> parts(1);
   for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 1 < s.size() && s[i + 1] == '%') {  // "%%" is a literal '%'
+      parts.back() += "%%";
+      ++i;
+      continue;
+    }
+    if (s[i] == '%') {
+      if (size_t n = braced_variable_length(s, i); n > 0) {
+        parts.back() += s.substr(i, n);
+        i += n - 1;
+        continue;
+      }
+    }
     if (s[i] != ':') {
       parts.back() += s[i];
     } else if (i + 1 < s.size() && s[i + 1] == ':') {
@@ -50,7 +78,7 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
   std::optional<base::VarTable> vars;
   MailLocation loc;
   bool home_missing = false;
-  std::vector<std::string> unknown;
+  base::Expanded failed;  // the unknown variables of every part, for the message
   auto expand = [&](const std::string& raw) {
     base::Expanded ex;
     if (raw.find('%') == std::string::npos) {
@@ -59,7 +87,8 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
       if (!vars) vars = base::user_vars(user, home);
       ex = base::var_expand(raw, *vars);
     }
-    unknown.insert(unknown.end(), ex.unknown.begin(), ex.unknown.end());
+    failed.unknown.insert(failed.unknown.end(), ex.unknown.begin(), ex.unknown.end());
+    if (failed.error.empty()) failed.error = std::move(ex.error);
     if (ex.text.starts_with('~') && home.empty()) home_missing = true;
     std::string path = base::expand_home(ex.text, home);
     while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -89,12 +118,10 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
       return base::fail(base::Error::config("mail_location: unsupported option " + key));
     }
   }
-  if (!unknown.empty()) {
+  if (!failed.unknown.empty()) {
     // A path with a variable Dovecot would not know either: delivering there would put
     // mail where no reader looks (or mix users), so defer until the config is fixed.
-    std::string names;
-    for (const auto& u : unknown) names += (names.empty() ? "%" : ", %") + (u.size() == 1 ? u : "{" + u + "}");
-    return base::fail(base::Error::temporary("mail_location: unknown variable " + names));
+    return base::fail(base::Error::temporary("mail_location: " + base::describe_failure(failed)));
   }
   if (home_missing) {
     return base::fail(base::Error::temporary("mail_location uses ~ but the user has no home directory"));

@@ -48,9 +48,7 @@ base::VarTable lookup_vars(std::string_view user, std::string_view service, std:
 base::Result<std::string> expand(std::string_view tmpl, const base::VarTable& vars) {
   auto ex = base::var_expand(tmpl, vars);
   if (!ex.unknown.empty()) {
-    return base::fail(base::Error::temporary("unknown variable %" +
-                                             (ex.unknown[0].size() == 1 ? ex.unknown[0] : "{" + ex.unknown[0] + "}") +
-                                             " in '" + std::string(tmpl) + "'"));
+    return base::fail(base::Error::temporary(base::describe_failure(ex) + " in '" + std::string(tmpl) + "'"));
   }
   return std::move(ex.text);
 }

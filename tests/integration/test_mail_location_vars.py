@@ -2,12 +2,15 @@
 
 `maildir:<root>/%d/%1n/%n` stores alice's mail in `<root>/test.example/a/alice` (Dovecot's
 one-letter fan-out); an unknown variable (`%z`) defers the recipient with 451 4.3.0 and
-creates nothing, instead of delivering into a directory without the variable.
-The fan-out case passes against Dovecot 2.3.19 too (DOVETAIL_ORACLE=dovecot).
+creates nothing, instead of delivering into a directory without the variable. Dovecot's
+functions: `%{md5;truncate=8:username}` (a hash bucket) and `%{if;%d;eq;...;...;...}`; a
+function that fails (`rounds=0`) defers like an unknown variable, with the reason logged.
+The fan-out, hash and `if` cases pass against Dovecot 2.3.19 too (DOVETAIL_ORACLE=dovecot).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import smtplib
 import unittest
@@ -76,6 +79,42 @@ class UnknownVariable(LocationCase):
         self.assertEqual(msg, f"4.3.0 <alice@{DOMAIN}> Temporary internal error")
         made = sorted(p.name for p in (self.server.mail_root / DOMAIN).iterdir())
         self.assertEqual(made, ["erin"], "nothing may be created for a deferred recipient")
+
+
+class HashedFanOut(LocationCase):
+    """Dovecot's hash function with options (`%{md5;truncate=8:username}`): the directory is
+    the first byte of MD5("alice"), computed here with Python's hashlib."""
+    template = "%{md5;truncate=8:username}/%n"
+
+    def test_hash_directory(self):
+        code, _, dcode, _ = self.send(f"alice@{DOMAIN}")
+        self.assertEqual((code, dcode), (250, 250), self.server.logs())
+        bucket = hashlib.md5(b"alice").hexdigest()[:2]
+        box = self.server.mail_root / bucket / "alice"
+        self.assertEqual(len(list((box / "new").iterdir())), 1, sorted(self.server.mail_root.iterdir()))
+
+
+class ConditionalLocation(LocationCase):
+    """`%{if;...}`: local-domain users under local/, everyone else under other/<domain>."""
+    template = f"%{{if;%d;eq;{DOMAIN};local;other/%d}}/%n"
+
+    def test_branch_taken(self):
+        code, _, dcode, _ = self.send(f"alice@{DOMAIN}")
+        self.assertEqual((code, dcode), (250, 250), self.server.logs())
+        self.assertEqual(len(list((self.server.mail_root / "local" / "alice" / "new").iterdir())), 1)
+        self.assertFalse((self.server.mail_root / "other").exists())
+
+
+@dovetail_only("Dovecot's lmtp does not start with a mail_location it cannot expand; "
+               "Dovetail defers each recipient and logs why")
+class FailingFunction(LocationCase):
+    template = "%{md5;rounds=0:user}/%n"
+
+    def test_failing_function_defers_with_reason(self):
+        code, msg, _, _ = self.send(f"alice@{DOMAIN}")
+        self.assertEqual(code, 451, self.server.logs())
+        self.assertEqual(msg, f"4.3.0 <alice@{DOMAIN}> Temporary internal error")
+        self.assertIn("rounds must be at least 1", self.server.logs())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "base/md5.hpp"
+#include "base/digest.hpp"
 
 namespace dovetail::base {
 namespace {

@@ -114,6 +114,33 @@ TEST(MailLocation, Errors) {
   EXPECT_EQ(parse_mail_location("maildir:~/M", "a", "").error().kind, base::ErrorKind::kTemporary);
 }
 
+// A ':' inside a braced variable belongs to it (Dovecot: `%{sha256:user}` in mail_location).
+// The location is split before values are expanded, so a user name with a ':' stays part of
+// the path and can never add an option (Dovecot expands first and splits the result).
+TEST(MailLocation, ColonInsideABracedVariable) {
+  auto r = parse_mail_location("maildir:/x/%{md5;truncate=8:user}/%n:INBOX=/i/%L{if;%d;eq;example.com;LOCAL;other}",
+                               "alice@example.com", "/h");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->root, "/x/c1/alice");
+  EXPECT_EQ(r->inbox, "/i/local");
+  auto escaped = parse_mail_location("maildir:/x/%%{a:INBOX=/i}", "alice@example.com", "/h");
+  ASSERT_TRUE(escaped) << escaped.error().message;  // "%%" is a literal '%': the ':' splits
+  EXPECT_EQ(escaped->root, "/x/%{a");
+  EXPECT_EQ(escaped->inbox, "/i}");
+  auto hostile = parse_mail_location("maildir:/x/%n", "a:INBOX=/etc@example.com", "/h");
+  ASSERT_TRUE(hostile) << hostile.error().message;
+  EXPECT_EQ(hostile->root, "/x/a:INBOX=/etc");
+  EXPECT_EQ(hostile->inbox, hostile->root);
+}
+
+TEST(MailLocation, AFailedFunctionIsTemporaryWithItsReason) {
+  auto r = parse_mail_location("maildir:/x/%{md5;rounds=0:user}", "alice@example.com", "/h");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, base::ErrorKind::kTemporary);
+  EXPECT_EQ(r.error().message,
+            "mail_location: unknown variable %{md5;rounds=0:user} (Cannot parse hash arguments:rounds must be at least 1)");
+}
+
 // An unknown variable is a temporary failure (the recipient gets 451 4.3.0), never a path
 // with the variable left out or spelled literally.
 TEST(MailLocation, UnknownVariableIsTemporary) {
