@@ -136,8 +136,15 @@ const std::string* find_long(const VarTable& vars, std::string_view key) {
   return nullptr;
 }
 
-// %{...} not in the table: the built-ins, then env:NAME.
-std::optional<std::string> lookup_builtin(std::string_view key) {
+// %{...} not in the table: userdb:NAME[:DEFAULT] (a field the userdb did not return: the
+// default or ""), the built-ins, then env:NAME.
+std::optional<std::string> lookup_builtin(std::string_view key, const VarTable& vars) {
+  if (key.starts_with("userdb:")) {
+    const size_t colon = key.find(':', 7);
+    if (colon == std::string_view::npos) return std::string();
+    if (const std::string* v = find_long(vars, key.substr(0, colon))) return *v;
+    return std::string(key.substr(colon + 1));
+  }
   if (auto b = builtin(key)) return b;
   if (key.starts_with("env:")) {
     const char* value = std::getenv(std::string(key.substr(4)).c_str());
@@ -240,7 +247,7 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
       const std::string_view key = t.substr(i + 1, end - i - 1);
       i = end;
       found = find_long(vars, key);
-      if (found == nullptr) value = lookup_builtin(key);
+      if (found == nullptr) value = lookup_builtin(key, vars);
       if (found == nullptr && !value) {
         if (auto f = detail::expand_function(key, vars)) {
           if (f->error.empty()) {
@@ -291,7 +298,7 @@ namespace detail {
 
 std::optional<std::string> lookup_long_value(std::string_view key, const VarTable& vars) {
   if (const std::string* v = find_long(vars, key)) return *v;
-  return lookup_builtin(key);
+  return lookup_builtin(key, vars);
 }
 
 }  // namespace detail

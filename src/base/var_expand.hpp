@@ -11,8 +11,10 @@
 //   `"` `'` `\`, X decimal → hex, R reverse, H 32-bit string hash and N MD5-based hash
 //   (both in hex; the width is a modulus and the offset a zero-pad length: `%4.256Hn`),
 //   M MD5 hex, D `a.b` → `a,dc=b` (LDAP), T trim trailing whitespace.
-// * long keys: the table's names, then the built-ins pid, uid, gid (effective ids),
-//   hostname ($DOVECOT_HOSTNAME or gethostname()) and env:NAME (unset = "").
+// * long keys: the table's names, then `userdb:NAME[:DEFAULT]` (a table entry named
+//   "userdb:NAME", else DEFAULT or ""), then the built-ins pid, uid, gid (effective ids:
+//   callers that expand for a user put the user's ids in the table), hostname
+//   ($DOVECOT_HOSTNAME or gethostname()) and env:NAME (unset = "").
 // * functions: `%{sha256:user}`, `%{md5;truncate=32,format=base64:user}`, `%{if;%d;eq;x;a;b}`
 //   (base/var_expand_functions.hpp). A function that fails (bad option, `if` on a number
 //   that is not one) counts as unknown, with the reason in `error`.

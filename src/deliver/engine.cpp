@@ -10,6 +10,7 @@
 #include "base/var_expand.hpp"
 #include "deliver/delivery_log.hpp"
 #include "deliver/mail_ids.hpp"
+#include "deliver/mail_user_vars.hpp"
 #include "deliver/message_info.hpp"
 #include "storage/mail_location.hpp"
 #include "userdb/fields.hpp"
@@ -178,9 +179,19 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
     return lookup_failed();
   }
 
+  const std::string& location_setting = user.mail.empty() ? s.mail_location : user.mail;
+  // Built only when a template has a variable: "maildir:~/Maildir" is the common case.
+  std::optional<MailUserVars> more;
+  if (location_setting.find('%') != std::string::npos || (user.home.empty() && s.mail_home.find('%') != std::string::npos))
+    more.emplace(user, ids->uid, ids->gid, deps_.service);
+  const base::VarTable no_vars;
+  const base::VarTable& more_vars = more ? more->table() : no_vars;
+
   std::string home = user.home;
   if (home.empty() && !s.mail_home.empty()) {
-    auto expanded = base::var_expand(s.mail_home, base::user_vars(user.name, ""));
+    base::VarTable vars = base::user_vars(user.name, "");
+    vars.insert(vars.end(), more_vars.begin(), more_vars.end());
+    auto expanded = base::var_expand(s.mail_home, vars);
     if (!expanded.unknown.empty()) {  // as mail_location: never a home without the variable
       log(base::log::Level::kError, user.name, rcpt.id,
           "mail_home '" + s.mail_home + "': " + base::describe_failure(expanded));
@@ -188,8 +199,7 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
     }
     home = std::move(expanded.text);
   }
-  const std::string& location_setting = user.mail.empty() ? s.mail_location : user.mail;
-  auto location = storage::parse_mail_location(location_setting, user.name, home);
+  auto location = storage::parse_mail_location(location_setting, user.name, home, more_vars);
   if (!location) {
     log(base::log::Level::kError, user.name, rcpt.id,
         "mail_location '" + location_setting + "': " + location.error().message);

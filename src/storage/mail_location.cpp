@@ -61,7 +61,7 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 base::Result<MailLocation> parse_mail_location(std::string_view setting, std::string_view user,
-                                               std::string_view home) {
+                                               std::string_view home, const base::VarTable& more) {
   std::string_view text = setting.empty() ? std::string_view("maildir:~/Maildir") : setting;
   auto colon = text.find(':');
   if (colon == std::string_view::npos) {
@@ -84,7 +84,10 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
     if (raw.find('%') == std::string::npos) {
       ex.text = raw;
     } else {
-      if (!vars) vars = base::user_vars(user, home);
+      if (!vars) {
+        vars = base::user_vars(user, home);
+        vars->insert(vars->end(), more.begin(), more.end());
+      }
       ex = base::var_expand(raw, *vars);
     }
     failed.unknown.insert(failed.unknown.end(), ex.unknown.begin(), ex.unknown.end());

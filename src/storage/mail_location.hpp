@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/var_expand.hpp"
 
 namespace dovetail::storage {
 
@@ -34,8 +35,11 @@ struct MailLocation {
   std::string index;    // INDEX= as given (expanded), may be empty; unused
 };
 
+// `more`: variables besides the user's %u %n %d %h (the caller's mail user variables:
+// %i, %s, %{userdb:...}); looked up after those four.
 [[nodiscard]] base::Result<MailLocation> parse_mail_location(std::string_view setting,
                                                              std::string_view user,
-                                                             std::string_view home);
+                                                             std::string_view home,
+                                                             const base::VarTable& more = {});
 
 }  // namespace dovetail::storage

@@ -16,7 +16,7 @@ import smtplib
 import unittest
 
 from dovetail_testlib import (DOMAIN, LHLO_NAME, ServerTestCase, Setup, dovetail_only,
-                              make_server, missing_prerequisite)
+                              ensure_mail_user, make_server, missing_prerequisite)
 
 MESSAGE = (b"From: <sender@remote.example>\r\nTo: <alice@test.example>\r\n"
            b"Subject: fan-out\r\nMessage-ID: <loc-1@remote.example>\r\n\r\nHello.\r\n")
@@ -103,6 +103,21 @@ class ConditionalLocation(LocationCase):
         self.assertEqual((code, dcode), (250, 250), self.server.logs())
         self.assertEqual(len(list((self.server.mail_root / "local" / "alice" / "new").iterdir())), 1)
         self.assertFalse((self.server.mail_root / "other").exists())
+
+
+class MailUserVariables(LocationCase):
+    """Dovecot's mail user variables: %i / %{uid} / %{gid} are the user's ids (mail_uid here),
+    %s / %{service} is "lmtp", %{userdb:NAME:DEFAULT} a userdb field or the default. Not the
+    server process's ids: the privileged writer runs as root and must not file mail under 0."""
+    template = "%i/%{gid}/%s-%{service}/%{userdb:nosuch:none}/%n"
+
+    def test_user_ids_and_service(self):
+        code, _, dcode, _ = self.send(f"alice@{DOMAIN}")
+        self.assertEqual((code, dcode), (250, 250), self.server.logs())
+        uid, gid = ensure_mail_user()
+        box = self.server.mail_root / str(uid) / str(gid) / "lmtp-lmtp" / "none" / "alice"
+        self.assertEqual(len(list((box / "new").iterdir())), 1,
+                         [str(p) for p in self.server.mail_root.rglob("new")])
 
 
 @dovetail_only("Dovecot's lmtp does not start with a mail_location it cannot expand; "

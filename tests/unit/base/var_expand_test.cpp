@@ -123,6 +123,22 @@ TEST(VarExpand, Builtins) {
   ::unsetenv("DOVECOT_HOSTNAME");
 }
 
+// %{userdb:NAME}: a table entry of that name, else "" (never unknown); :DEFAULT when absent.
+TEST(VarExpand, UserdbFields) {
+  VarTable vars = user_vars("alice@d", "/h");
+  vars.push_back({'\0', "userdb:bucket", "b7"});
+  vars.push_back({'\0', "userdb:empty", ""});
+  expect_all(vars, {
+                       {"%{userdb:bucket}", "b7"},
+                       {"%{userdb:bucket:other}", "b7"},
+                       {"%{userdb:nosuch}", ""},
+                       {"%{userdb:nosuch:dflt}", "dflt"},
+                       {"%{userdb:empty:dflt}", ""},  // present but empty: not the default
+                       {"%U{userdb:bucket}", "B7"},
+                       {"%{md5:userdb:bucket}", "d8708ecb9a1e7ba172c83d8360c57e7d"},
+                   });
+}
+
 TEST(VarExpand, UnknownIsReportedAsDovecotWritesIt) {
   auto r = var_expand("a%zb%{nope}c%{nonexistent:default}", user_vars("u", "/h"));
   EXPECT_EQ(r.text, "aUNSUPPORTED_VARIABLE_zbUNSUPPORTED_VARIABLE_nopecUNSUPPORTED_VARIABLE_nonexistent");

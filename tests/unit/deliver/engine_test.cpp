@@ -60,6 +60,11 @@ class EngineTest : public ::testing::Test {
       std::string k(key);
       if (k == "down@test.example") return base::fail(base::Error::temporary("db down"));
       if (k == "nohome@test.example") return userdb::User{k, test_uid(), test_gid(), ""};
+      if (k == "fields@test.example") {  // ids from mail_uid/mail_gid, extra userdb fields
+        userdb::User u{k, std::nullopt, std::nullopt, home_of(k)};
+        u.extra["bucket"] = "b7";
+        return u;
+      }
       if (k == "lowuid@test.example") {
         userdb::User u{k, 100, test_gid(), home_of(k)};
         return u;
@@ -440,6 +445,39 @@ TEST_F(EngineTest, MailLocationVariables) {
       ASSERT_NE(ok, nullptr);
       EXPECT_EQ(ok->target.location.root, c.want_root);
     }
+  }
+}
+
+// Dovecot's mail user variables are the user's: %i/%{uid}/%{gid} the ids the mail is written
+// as, %s the service, %{userdb:...} the userdb answer. Never the process's own ids (the
+// privileged writer runs as root).
+TEST_F(EngineTest, MailUserVariablesAreTheUsers) {
+  settings_.mail_uid = std::to_string(test_uid());
+  settings_.mail_gid = std::to_string(test_gid());
+  const std::string ids = std::to_string(test_uid()) + "/" + std::to_string(test_gid());
+  struct Case {
+    const char* mail_location;
+    const char* mail_home;
+    const char* user;
+    std::string want_root;
+  };
+  const Case cases[] = {
+      {"maildir:/x/%i/%{gid}/%n", "", "alice", "/x/" + ids + "/alice"},
+      {"maildir:/x/%{uid}/%{gid}/%n", "", "fields", "/x/" + ids + "/fields"},
+      {"maildir:/x/%s/%{service}/%{auth_user}", "", "alice", "/x/lmtp/lmtp/alice@test.example"},
+      {"maildir:/x/%{userdb:bucket}/%{userdb:nosuch}/%{userdb:nosuch:dflt}/%{userdb:bucket:dflt}", "", "fields",
+       "/x/b7//dflt/b7"},
+      {"maildir:/x/%{userdb:home}", "", "alice", "/x/" + home_of("alice@test.example")},
+      {"maildir:~/M", "/h/%i/%n", "nohome", "/h/" + std::to_string(test_uid()) + "/nohome/M"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.mail_location);
+    settings_.mail_location = c.mail_location;
+    settings_.mail_home = c.mail_home;
+    Resolution res = engine()->resolve(envelope(), rcpt(c.user));
+    auto* ok = std::get_if<ResolvedRecipient>(&res);
+    ASSERT_NE(ok, nullptr) << (log_.empty() ? std::string() : log_.back().message);
+    EXPECT_EQ(ok->target.location.root, c.want_root);
   }
 }
 

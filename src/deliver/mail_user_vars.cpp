@@ -1,0 +1,23 @@
+#include "deliver/mail_user_vars.hpp"
+
+namespace dovetail::deliver {
+
+MailUserVars::MailUserVars(const userdb::User& user, uid_t uid, gid_t gid, std::string_view service) {
+  table_.reserve(8 + user.extra.size());
+  table_.push_back({'i', "uid", std::to_string(uid)});
+  table_.push_back({'\0', "gid", std::to_string(gid)});
+  table_.push_back({'s', "service", std::string(service)});
+  table_.push_back({'\0', "auth_user", user.name});
+  auto field = [&](std::string_view name, const std::string& value) {
+    table_.push_back({'\0', names_.emplace_back("userdb:" + std::string(name)), value});
+  };
+  if (user.uid) field("uid", std::to_string(*user.uid));
+  if (user.gid) field("gid", std::to_string(*user.gid));
+  if (!user.home.empty()) field("home", user.home);
+  if (!user.mail.empty()) field("mail", user.mail);
+  if (!user.quota_rule.empty()) field("quota_rule", user.quota_rule);
+  if (!user.sieve.empty()) field("sieve", user.sieve);
+  for (const auto& [name, value] : user.extra) field(name, value);
+}
+
+}  // namespace dovetail::deliver
