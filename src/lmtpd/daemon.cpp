@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "deliver/template_check.hpp"
 #include "lmtpd/engine_backend.hpp"
 #include "lmtpd/listeners.hpp"
 #include "lmtpd/lmtp_connection.hpp"
@@ -66,7 +67,12 @@ void announce_config_notes(const SettingsSource& source) {
     std::fprintf(stderr, "dovetail: Warning: %s\n", line.c_str());
     base::log::warning("dovetail: ", line);
   }
-  for (const auto& w : source.warnings()) {
+  auto warnings = source.warnings();
+  if (auto lmtp = source.lmtp()) {
+    auto paths = deliver::check_path_templates(*lmtp, "lmtp");
+    warnings.insert(warnings.end(), paths.begin(), paths.end());
+  }
+  for (const auto& w : warnings) {
     std::fprintf(stderr, "dovetail: Warning: %s\n", w.c_str());
     base::log::warning("dovetail: ", w);
   }

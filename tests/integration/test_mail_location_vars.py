@@ -80,6 +80,14 @@ class UnknownVariable(LocationCase):
         made = sorted(p.name for p in (self.server.mail_root / DOMAIN).iterdir())
         self.assertEqual(made, ["erin"], "nothing may be created for a deferred recipient")
 
+    def test_start_up_names_the_setting_and_its_line(self):
+        # Dovecot refuses to start; Dovetail serves and says at start-up what will be deferred.
+        warning = [l for l in self.server.logs().splitlines()
+                   if "Warning:" in l and "mail_location: unknown variable %z" in l]
+        self.assertTrue(warning, self.server.logs())
+        self.assertRegex(warning[0], r"dovecot\.conf:\d+: mail_location: unknown variable %z: "
+                                     r"every recipient it applies to is deferred \(451 4\.3\.0\)")
+
 
 class HashedFanOut(LocationCase):
     """Dovecot's hash function with options (`%{md5;truncate=8:username}`): the directory is
