@@ -2,6 +2,7 @@
 
 #include <regex.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <vector>
@@ -144,6 +145,83 @@ bool wildcard_match(std::string_view text, std::string_view mask) {
   return m == mask.size();
 }
 
+// glibc's regcomp() builds repetitions by copying the repeated part: `b+++…+` or nested
+// `((a{9}){9}){9}` make it allocate gigabytes (found by tests/fuzz/var_expand_fuzz.cpp), and
+// this runs for every recipient. An estimate of the compiled size, counted the same way
+// (a repeated part costs its size times the bound), refuses such a pattern before it is
+// compiled; so does a repetition of a repetition, which POSIX leaves undefined.
+std::optional<std::string> regex_too_costly(std::string_view p) {
+  constexpr uint64_t kLimit = 4096;
+  struct Frame {
+    uint64_t size = 0;  // the weight of everything in this group so far
+    uint64_t last = 0;  // the weight of the last atom or group (what a quantifier repeats)
+  };
+  std::vector<Frame> stack(1);
+  bool after_quantifier = false;
+  auto atom = [&](uint64_t weight) {
+    stack.back().last = weight;
+    stack.back().size += weight;
+    after_quantifier = false;
+  };
+  for (size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    uint64_t factor = 0;  // set for a quantifier
+    if (c == '\\') {
+      ++i;
+      atom(1);
+    } else if (c == '[') {  // a bracket expression is one atom; `]` first is literal
+      size_t j = i + 1;
+      if (j < p.size() && p[j] == '^') ++j;
+      if (j < p.size() && p[j] == ']') ++j;
+      while (j < p.size() && p[j] != ']') ++j;
+      i = j;
+      atom(1);
+    } else if (c == '(') {
+      stack.emplace_back();
+      after_quantifier = false;
+    } else if (c == ')' && stack.size() > 1) {
+      const uint64_t inner = stack.back().size;
+      stack.pop_back();
+      atom(inner);
+    } else if (c == '|') {
+      stack.back().last = 0;
+      after_quantifier = false;
+    } else if (c == '*' || c == '+' || c == '?') {
+      factor = 2;
+    } else if (c == '{') {
+      uint64_t low = 0, high = 0;
+      bool comma = false, any = false;
+      size_t j = i + 1;
+      for (; j < p.size() && p[j] != '}'; ++j) {
+        if (p[j] == ',') {
+          comma = true;
+        } else if (p[j] >= '0' && p[j] <= '9') {
+          uint64_t& bound = comma ? high : low;
+          bound = std::min<uint64_t>(bound * 10 + static_cast<uint64_t>(p[j] - '0'), kLimit + 1);
+          any = true;
+        }
+      }
+      if (!any) {
+        atom(1);  // not an interval: a literal '{'
+        continue;
+      }
+      i = j;
+      factor = std::max(low, high) + 1;
+    } else {
+      atom(1);
+    }
+    if (factor != 0) {
+      if (after_quantifier) return "a repetition of a repetition";
+      Frame& f = stack.back();
+      f.size += f.last * (factor - 1);
+      f.last *= factor;
+      after_quantifier = true;
+    }
+    if (stack.back().size > kLimit || stack.back().last > kLimit) return "the pattern would compile too large";
+  }
+  return std::nullopt;
+}
+
 // The comparison of %{if}; nullopt + `error` when it cannot be made.
 std::optional<bool> compare(std::string_view a, std::string_view op, std::string_view b, std::string& error) {
   if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=") {
@@ -167,6 +245,7 @@ std::optional<bool> compare(std::string_view a, std::string_view op, std::string
   if (op == "*") return wildcard_match(a, b);
   if (op == "!*") return !wildcard_match(a, b);
   if (op == "~" || op == "!~") {
+    if (auto why = regex_too_costly(b)) return error = "if: regex failed: " + *why, std::nullopt;
     regex_t re;
     const std::string pattern(b);
     if (int rc = ::regcomp(&re, pattern.c_str(), REG_EXTENDED | REG_NOSUB); rc != 0) {

@@ -193,6 +193,21 @@ TEST(VarExpandIf, BadArgumentsFail) {
   EXPECT_EQ(half.unknown, std::vector<std::string>{"{"});
 }
 
+// Patterns that would make glibc's regcomp() allocate gigabytes are refused before it runs
+// (a libFuzzer find: `b+++…+` ran the target out of 2 GB). Ordinary patterns still work.
+TEST(VarExpandIf, CostlyRegexIsRefusedBeforeCompiling) {
+  expect_failure("%{if;%n;~;^|al|b+++++++++++++++++++++++++o)ice$;y;n}", "a repetition of a repetition");
+  expect_failure("%{if;%n;~;a*+;y;n}", "a repetition of a repetition");
+  expect_failure("%{if;%n;~;((a{100}){100}){100};y;n}", "too large");
+  expect_failure("%{if;%n;~;(((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+);y;n}", "too large");
+  expect_all({
+      {"%{if;%n;~;^[a-z]{2,8}$;y;n}", "y"},
+      {"%{if;%n;~;^(al|bo)+ice$;y;n}", "y"},
+      {"%{if;%n;~;^a[]l]+ice$;y;n}", "y"},
+      {"%{if;%n;~;^al{1}i{0,2}ce$;y;n}", "y"},
+  });
+}
+
 TEST(VarExpandIf, HostileNestingIsBounded) {
   std::string deep;
   for (int i = 0; i < 200; ++i) deep += "%{if;a;eq;a;";
