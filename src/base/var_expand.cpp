@@ -286,6 +286,18 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
   return out;
 }
 
+size_t braced_variable_length(std::string_view s, size_t i) {
+  size_t j = i + 1;
+  while (j < s.size() && (s[j] == '-' || s[j] == '.' || (s[j] >= '0' && s[j] <= '9'))) ++j;
+  while (j < s.size() && kModifiers.find(s[j]) != std::string_view::npos) ++j;
+  if (j >= s.size() || s[j] != '{') return 0;
+  for (int depth = 0; j < s.size(); ++j) {
+    if (s[j] == '{') ++depth;
+    if (s[j] == '}' && --depth == 0) return j + 1 - i;
+  }
+  return 0;
+}
+
 std::string describe_failure(const Expanded& e) {
   std::string names;
   for (const auto& u : e.unknown) names += (names.empty() ? "%" : ", %") + (u.size() == 1 ? u : "{" + u + "}");

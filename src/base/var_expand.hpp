@@ -47,6 +47,10 @@ struct Expanded {
 
 Expanded var_expand(std::string_view tmpl, const VarTable& vars);
 
+// Length of the `%[shape][modifiers]{...}` variable that starts at tmpl[i] == '%', braces
+// nested (%{if;%{user};...}); 0 when it is not a braced variable or is never closed.
+size_t braced_variable_length(std::string_view tmpl, size_t i);
+
 // For a log line when `e.unknown` is not empty: "unknown variable %z, %{nope}", plus the
 // reason in parentheses when a function failed.
 std::string describe_failure(const Expanded& e);

@@ -10,20 +10,6 @@ namespace dovetail::storage {
 
 namespace {
 
-// Length of the `%[shape][modifiers]{...}` variable starting at s[i] == '%', 0 when it is
-// not a braced one. Braces nest (%{if;%{user};...}).
-size_t braced_variable_length(std::string_view s, size_t i) {
-  size_t j = i + 1;
-  while (j < s.size() && (s[j] == '-' || s[j] == '.' || (s[j] >= '0' && s[j] <= '9'))) ++j;
-  while (j < s.size() && std::string_view("LUEXRHNMDT").find(s[j]) != std::string_view::npos) ++j;
-  if (j >= s.size() || s[j] != '{') return 0;
-  for (int depth = 0; j < s.size(); ++j) {
-    if (s[j] == '{') ++depth;
-    if (s[j] == '}' && --depth == 0) return j + 1 - i;
-  }
-  return 0;  // never closed: var_expand reports it
-}
-
 // Splits at ':' honouring the `::` escape. A ':' inside a braced variable (`%{sha256:user}`)
 // belongs to it. Dovecot expands first and splits the result; splitting first means a
 // value (a user name with a ':') can never add an option such as INBOX= to the location.
@@ -36,7 +22,7 @@ std::vector<std::string> split_location(std::string_view s) {
       continue;
     }
     if (s[i] == '%') {
-      if (size_t n = braced_variable_length(s, i); n > 0) {
+      if (size_t n = base::braced_variable_length(s, i); n > 0) {
         parts.back() += s.substr(i, n);
         i += n - 1;
         continue;
