@@ -181,17 +181,16 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
 
   const std::string& location_setting = user.mail.empty() ? s.mail_location : user.mail;
   // Built only when a template has a variable: "maildir:~/Maildir" is the common case.
+  const bool home_template = user.home.empty() && s.mail_home.find('%') != std::string::npos;
   std::optional<MailUserVars> more;
-  if (location_setting.find('%') != std::string::npos || (user.home.empty() && s.mail_home.find('%') != std::string::npos))
+  if (home_template || location_setting.find('%') != std::string::npos)
     more.emplace(user, ids->uid, ids->gid, deps_.service);
   const base::VarTable no_vars;
   const base::VarTable& more_vars = more ? more->table() : no_vars;
 
   std::string home = user.home;
   if (home.empty() && !s.mail_home.empty()) {
-    base::VarTable vars = base::user_vars(user.name, "");
-    vars.insert(vars.end(), more_vars.begin(), more_vars.end());
-    auto expanded = base::var_expand(s.mail_home, vars);
+    auto expanded = base::var_expand(s.mail_home, more ? more->with_user(user.name, "") : base::user_vars(user.name, ""));
     if (!expanded.unknown.empty()) {  // as mail_location: never a home without the variable
       log(base::log::Level::kError, user.name, rcpt.id,
           "mail_home '" + s.mail_home + "': " + base::describe_failure(expanded));

@@ -20,4 +20,10 @@ MailUserVars::MailUserVars(const userdb::User& user, uid_t uid, gid_t gid, std::
   for (const auto& [name, value] : user.extra) field(name, value);
 }
 
+base::VarTable MailUserVars::with_user(std::string_view user, std::string_view home) const {
+  base::VarTable vars = base::user_vars(user, home);
+  vars.insert(vars.end(), table_.begin(), table_.end());
+  return vars;
+}
+
 }  // namespace dovetail::deliver

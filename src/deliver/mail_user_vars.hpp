@@ -30,6 +30,8 @@ class MailUserVars {
   MailUserVars& operator=(const MailUserVars&) = delete;
 
   const base::VarTable& table() const { return table_; }
+  // The whole table for a template: the user's %u %n %d %h, then these.
+  base::VarTable with_user(std::string_view user, std::string_view home) const;
 
  private:
   std::deque<std::string> names_;  // "userdb:<field>": a deque never moves its elements

@@ -23,9 +23,7 @@ std::vector<std::string> check_path_templates(const config::Settings& s, std::st
   const std::string consequence = ": every recipient it applies to is deferred (451 4.3.0)";
 
   if (s.mail_home.find('%') != std::string::npos) {
-    base::VarTable vars = base::user_vars(probe.name, "");
-    vars.insert(vars.end(), more.table().begin(), more.table().end());
-    auto e = base::var_expand(s.mail_home, vars);
+    auto e = base::var_expand(s.mail_home, more.with_user(probe.name, ""));
     if (!e.unknown.empty() && !depends_on_the_user(e.error))
       out.push_back(where(s, "mail_home") + "mail_home: " + base::describe_failure(e) + consequence);
   }

@@ -16,13 +16,9 @@ namespace {
 std::vector<std::string> split_location(std::string_view s) {
   std::vector<std::string> parts(1);
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 1 < s.size() && s[i + 1] == '%') {  // "%%" is a literal '%'
-      parts.back() += "%%";
-      ++i;
-      continue;
-    }
-    if (s[i] == '%') {
-      if (size_t n = base::braced_variable_length(s, i); n > 0) {
+    if (s[i] == '%') {  // "%%" (a literal '%') or a braced variable is copied whole
+      const size_t n = i + 1 < s.size() && s[i + 1] == '%' ? 2 : base::braced_variable_length(s, i);
+      if (n > 0) {
         parts.back() += s.substr(i, n);
         i += n - 1;
         continue;

@@ -52,6 +52,12 @@ class LocationCase(ServerTestCase):
         dcode, dmsg = c.data(MESSAGE)
         return code, msg.decode(), dcode, dmsg.decode()
 
+    def assert_deferred(self):
+        """alice's RCPT is answered 451 4.3.0 (the path cannot be built)."""
+        code, msg, _, _ = self.send(f"alice@{DOMAIN}")
+        self.assertEqual(code, 451, self.server.logs())
+        self.assertEqual(msg, f"4.3.0 <alice@{DOMAIN}> Temporary internal error")
+
 
 class OneLetterFanOut(LocationCase):
     template = "%d/%1n/%n"
@@ -74,9 +80,7 @@ class UnknownVariable(LocationCase):
     template = "%d/%z/%n"
 
     def test_unknown_variable_defers(self):
-        code, msg, _, _ = self.send(f"alice@{DOMAIN}")
-        self.assertEqual(code, 451, self.server.logs())
-        self.assertEqual(msg, f"4.3.0 <alice@{DOMAIN}> Temporary internal error")
+        self.assert_deferred()
         made = sorted(p.name for p in (self.server.mail_root / DOMAIN).iterdir())
         self.assertEqual(made, ["erin"], "nothing may be created for a deferred recipient")
 
@@ -134,9 +138,7 @@ class FailingFunction(LocationCase):
     template = "%{md5;rounds=0:user}/%n"
 
     def test_failing_function_defers_with_reason(self):
-        code, msg, _, _ = self.send(f"alice@{DOMAIN}")
-        self.assertEqual(code, 451, self.server.logs())
-        self.assertEqual(msg, f"4.3.0 <alice@{DOMAIN}> Temporary internal error")
+        self.assert_deferred()
         self.assertIn("rounds must be at least 1", self.server.logs())
 
 
