@@ -28,10 +28,15 @@ namespace {
 
 const char* kPrefix = "dovetail: ";
 
-std::string system_hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
+// Read once, as Dovecot does at start-up: the greeting needs it for every connection, and
+// gethostname() is a uname(2) each time.
+const std::string& system_hostname() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return std::string("localhost");
+    return std::string(buf);
+  }();
+  return name;
 }
 
 std::string hostname_of(const config::Settings& s) {

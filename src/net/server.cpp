@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -357,7 +358,8 @@ class Connection final : public ConnectionBase,
     closed_ = true;
     timer_.cancel();
     asio::error_code ec;
-    socket_.shutdown(Socket::shutdown_both, ec);
+    // No shutdown(): no other process shares the descriptor, so close() alone sends the FIN
+    // (after QUIT the client has usually closed first, and shutdown() failed with ENOTCONN).
     socket_.close(ec);
   }
 
@@ -384,42 +386,60 @@ class Connection final : public ConnectionBase,
   bool timed_out_ = false;
 };
 
-template <class Socket>
-PeerInfo peer_of(Socket& s, const ListenSpec& spec);
+// What a listener knows before any client arrives. accept() already returns the peer's
+// address, and a listener bound to one address has that as every connection's local
+// address: only a wildcard listener needs getsockname() per connection. Two system calls
+// fewer per connection (smtp-source, and Postfix without its connection cache, open one
+// per message).
+template <class Acceptor>
+struct AcceptState {
+  Acceptor* acceptor = nullptr;
+  const ListenSpec* spec = nullptr;
+  typename Acceptor::endpoint_type peer;          // filled in by each accept
+  std::optional<typename Acceptor::endpoint_type> local;  // set when not a wildcard
+};
 
-template <>
-PeerInfo peer_of(asio::ip::tcp::socket& s, const ListenSpec& spec) {
+std::string plain_address(asio::ip::address a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a.to_string();
+}
+
+PeerInfo peer_of(asio::ip::tcp::socket& s, const AcceptState<asio::ip::tcp::acceptor>& st) {
   PeerInfo p;
+  p.remote_ip = plain_address(st.peer.address());
+  p.remote_port = st.peer.port();
   asio::error_code ec;
-  auto r = s.remote_endpoint(ec);
+  const auto l = st.local ? *st.local : s.local_endpoint(ec);
   if (!ec) {
-    auto a = r.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    p.remote_ip = a.to_string();
-    p.remote_port = r.port();
-  }
-  auto l = s.local_endpoint(ec);
-  if (!ec) {
-    auto a = l.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    p.local_ip = a.to_string();
+    p.local_ip = plain_address(l.address());
     p.local_port = l.port();
   }
-  p.listener = spec.describe();
+  p.listener = st.spec->describe();
   return p;
 }
 
-template <>
-PeerInfo peer_of(asio::local::stream_protocol::socket&, const ListenSpec& spec) {
+PeerInfo peer_of(asio::local::stream_protocol::socket&, const AcceptState<asio::local::stream_protocol::acceptor>& st) {
   PeerInfo p;
   p.unix_socket = true;
-  p.listener = spec.describe();
+  p.listener = st.spec->describe();
   return p;
 }
 
-// Asio does not open sockets close-on-exec; a helper process we exec (the privileged writer)
-// must not inherit listeners or clients — a listener held by it would keep accepting after
-// a SIGTERM closed ours.
+std::optional<asio::ip::tcp::endpoint> fixed_local(asio::ip::tcp::acceptor& a) {
+  asio::error_code ec;
+  auto ep = a.local_endpoint(ec);
+  if (ec || ep.address().is_unspecified()) return std::nullopt;
+  return ep;
+}
+
+std::optional<asio::local::stream_protocol::endpoint> fixed_local(asio::local::stream_protocol::acceptor&) {
+  return std::nullopt;
+}
+
+// Asio does not open sockets close-on-exec; the listeners exist before the privileged writer
+// is executed, and a listener held by it would keep accepting after a SIGTERM closed ours.
+// (The writer also closes what it inherits beyond its channels; this keeps the rule where
+// the descriptor is made.)
 void set_cloexec(int fd) {
   int flags = ::fcntl(fd, F_GETFD);
   if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
@@ -436,19 +456,17 @@ void refuse(Socket& socket, const std::string& reply) {
 }
 
 template <class Acceptor>
-void accept_loop(std::shared_ptr<Impl> impl, Acceptor* acceptor, const ListenSpec* spec) {
+void accept_loop(std::shared_ptr<Impl> impl, std::shared_ptr<AcceptState<Acceptor>> st) {
   using Socket = typename Acceptor::protocol_type::socket;
   Slot& slot = impl->next_slot();
-  acceptor->async_accept(slot.context, [impl, acceptor, spec, &slot](const asio::error_code& ec,
-                                                                      Socket socket) {
+  st->acceptor->async_accept(slot.context, st->peer, [impl, st, &slot](const asio::error_code& ec, Socket socket) {
+    Acceptor* acceptor = st->acceptor;
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
     if (ec) {
       // EMFILE/ENFILE: back off instead of spinning; the log says why.
-      base::log::error("net: ", "accept on " + spec->describe() + " failed: " + ec.message());
+      base::log::error("net: ", "accept on " + st->spec->describe() + " failed: " + ec.message());
       auto timer = std::make_shared<asio::steady_timer>(acceptor->get_executor(), std::chrono::milliseconds(100));
-      timer->async_wait([impl, acceptor, spec, timer](const asio::error_code&) {
-        accept_loop(impl, acceptor, spec);
-      });
+      timer->async_wait([impl, st, timer](const asio::error_code&) { accept_loop(impl, st); });
       return;
     }
     size_t limit;
@@ -461,16 +479,26 @@ void accept_loop(std::shared_ptr<Impl> impl, Acceptor* acceptor, const ListenSpe
     if (limit != 0 && impl->count.load() >= limit) {
       refuse(socket, reply);
     } else {
-      set_cloexec(socket.native_handle());
+      // Close-on-exec for any program started later (a Sieve redirect's sendmail, one day).
+      // FD_CLOEXEC is the only descriptor flag, so one F_SETFD does it without F_GETFD.
+      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
       impl->count.fetch_add(1);
-      PeerInfo peer = peer_of(socket, *spec);
+      PeerInfo peer = peer_of(socket, *st);
       auto conn = std::make_shared<Connection<Socket>>(impl, slot, std::move(socket), std::move(peer));
       asio::post(slot.context, [conn] { conn->start(); });
     }
-    accept_loop(impl, acceptor, spec);
+    accept_loop(impl, st);
   });
 }
 
+template <class Acceptor>
+void start_accepting(std::shared_ptr<Impl> impl, Acceptor* acceptor, const ListenSpec* spec) {
+  auto st = std::make_shared<AcceptState<Acceptor>>();
+  st->acceptor = acceptor;
+  st->spec = spec;
+  st->local = fixed_local(*acceptor);
+  accept_loop(std::move(impl), std::move(st));
+}
 
 // Dovecot's rule: replace only a socket nobody answers on.
 base::Status prepare_unix_path(const std::string& path) {
@@ -646,9 +674,9 @@ size_t Server::connections() const { return impl_->count.load(); }
 int Server::run() {
   // Acceptors live on the first context; accepted sockets on any.
   for (size_t i = 0; i < impl_->tcp_acceptors.size(); ++i)
-    accept_loop(impl_, impl_->tcp_acceptors[i].get(), &impl_->tcp_specs[i]);
+    start_accepting(impl_, impl_->tcp_acceptors[i].get(), &impl_->tcp_specs[i]);
   for (size_t i = 0; i < impl_->unix_acceptors.size(); ++i)
-    accept_loop(impl_, impl_->unix_acceptors[i].get(), &impl_->unix_specs[i]);
+    start_accepting(impl_, impl_->unix_acceptors[i].get(), &impl_->unix_specs[i]);
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->slots.size(); ++i)
     threads.emplace_back([slot = impl_->slots[i].get()] { slot->context.run(); });

@@ -42,6 +42,9 @@ base::Result<int> spawn_writer(std::vector<base::UniqueFd> child_ends, const std
     // close-on-exec on the target; the high copies close at exec.
     for (size_t i = 0; i < high.size(); ++i)
       if (::dup2(high[i].get(), first + static_cast<int>(i)) < 0) ::_exit(127);
+    // The writer keeps stdio and its channels, nothing else, whatever was or was not made
+    // close-on-exec (a kernel without close_range(2), before 5.9, leaves that to the flag).
+    ::close_range(static_cast<unsigned>(first) + static_cast<unsigned>(high.size()), ~0U, 0);
     const char* argv[] = {"dovetail",
                           "writer",
                           "--channel-fd", fd_arg.c_str(),
