@@ -3,11 +3,16 @@
 namespace dovetail::deliver {
 
 MailUserVars::MailUserVars(const userdb::User& user, uid_t uid, gid_t gid, std::string_view service) {
-  table_.reserve(8 + user.extra.size());
+  table_.reserve(10 + user.extra.size());
   table_.push_back({'i', "uid", std::to_string(uid)});
   table_.push_back({'\0', "gid", std::to_string(gid)});
   table_.push_back({'s', "service", std::string(service)});
   table_.push_back({'\0', "auth_user", user.name});
+  // Split as %n/%d split the user (at the last '@'); LMTP has no login, so the "auth" user
+  // is the recipient's user name, as in Dovecot.
+  const auto at = user.name.rfind('@');
+  table_.push_back({'\0', "auth_username", user.name.substr(0, at)});
+  table_.push_back({'\0', "auth_domain", at == std::string::npos ? std::string() : user.name.substr(at + 1)});
   auto field = [&](std::string_view name, const std::string& value) {
     table_.push_back({'\0', names_.emplace_back("userdb:" + std::string(name)), value});
   };

@@ -4,7 +4,7 @@
 // Purpose: Dovecot's "mail user variables" are the user's, not the server process's:
 //   %i / %{uid}, %{gid}   the ids the mail is written as (userdb uid/gid, else mail_uid/gid)
 //   %s / %{service}       "lmtp" or "lda"
-//   %{auth_user}          the user name
+//   %{auth_user}          the user name; %{auth_username}, %{auth_domain} its two parts
 //   %{userdb:NAME}        a field of the userdb answer ("" when absent; %{userdb:NAME:DEFAULT})
 // Without them %{uid} fell through to the process's effective uid, which differs between the
 // network process and the privileged writer (root): the writer filed mail under 0/.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <exception>
+#include <optional>
 
 #include "base/log.hpp"
 #include "lmtpd/rawlog.hpp"
@@ -56,7 +57,9 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
   }
 
   ~LmtpConnection() override {
-    base::log::info(log_prefix(), "Disconnect from " + peer_name());
+    // Dovecot's wording, reason and state included: log watchers written for it keep working.
+    base::log::info(log_prefix(), "Disconnect from " + peer_name() + ": " +
+                                      session_.disconnect_reason());
   }
 
   // --- net::StreamProtocol
@@ -78,17 +81,18 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
     return session_.in_data() ? deps_.settings->lmtp_data_timeout : deps_.settings->lmtp_idle_timeout;
   }
   void on_timeout() override { session_.on_timeout(); }
-  void on_eof() override {
+  void on_eof(std::string_view error) override {
     // The backend may still read the spool: abort only once it is done with it.
     if (busy_)
-      eof_pending_ = true;
+      eof_pending_ = std::string(error);
     else
-      session_.on_eof();
+      session_.on_eof(error);
   }
   bool in_transaction() const override { return in_txn_ || busy_ || session_.in_data(); }
   void on_shutdown() override {
     extra_ += shutting_down_line(deps_.hostname);
     closing_ = true;
+    session_.record_end("Server shutting down.");
   }
 
   // --- smtp::Handler
@@ -233,8 +237,8 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
 
   void after_backend() {
     if (eof_pending_) {
-      eof_pending_ = false;
-      session_.on_eof();
+      session_.on_eof(*eof_pending_);
+      eof_pending_.reset();
     }
     ctx_.wakeup();
   }
@@ -251,7 +255,7 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
   std::string extra_;
   bool in_txn_ = false;
   bool busy_ = false;
-  bool eof_pending_ = false;
+  std::optional<std::string> eof_pending_;  // the peer left while the backend worked
   bool closing_ = false;
 };
 

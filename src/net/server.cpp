@@ -231,7 +231,7 @@ class Connection final : public ConnectionBase,
                         self->in_flight_ = std::string();  // release the capacity while idle
                         if (self->closed_) return;
                         if (ec) {
-                          self->protocol_->on_eof();
+                          self->protocol_->on_eof("write failed: " + ec.message());
                           self->close();
                           return;
                         }
@@ -278,7 +278,7 @@ class Connection final : public ConnectionBase,
         return;
       }
       if (ec) {
-        self->protocol_->on_eof();
+        self->protocol_->on_eof("read failed: " + ec.message());
         self->close();
         return;
       }
@@ -299,7 +299,7 @@ class Connection final : public ConnectionBase,
 
   void on_bytes(const asio::error_code& ec, const char* buf, size_t n) {
     if (ec || n == 0) {
-      protocol_->on_eof();
+      protocol_->on_eof(n == 0 && (!ec || ec == asio::error::eof) ? std::string() : "read failed: " + ec.message());
       close();
       return;
     }
@@ -342,7 +342,7 @@ class Connection final : public ConnectionBase,
     if (writing_) {
       // The peer has not taken our output for a whole timeout: a polite 421 would queue
       // behind it, so just drop the connection.
-      protocol_->on_eof();
+      protocol_->on_eof("write timed out (the client took no output)");
       close();
       return;
     }

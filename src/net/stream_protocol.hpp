@@ -80,7 +80,9 @@ class StreamProtocol {
   // How long to wait for the next input byte; zero = no timer (e.g. while the handler works).
   virtual std::chrono::milliseconds timeout() const = 0;
   virtual void on_timeout() = 0;
-  virtual void on_eof() = 0;
+  // The peer closed (error empty) or the connection failed: error says how, for the log
+  // ("read failed: Connection reset by peer"). The connection closes after this returns.
+  virtual void on_eof(std::string_view error) = 0;
   // True while a transaction is open: a graceful shutdown waits for it to end.
   virtual bool in_transaction() const = 0;
   // Graceful shutdown reached an idle moment: queue a goodbye and ask to close.

@@ -14,6 +14,7 @@ void ServerSession::Impl::cmd_lhlo(std::string_view args) {
   chunk_failed = false;
   // Dovecot keeps only a valid domain; an invalid one is written as "from unknown".
   client.lhlo = mail::helo_domain(args).value_or(std::string());
+  greeted = true;
   std::vector<std::string> caps = {"8BITMIME", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES", "PIPELINING"};
   if (cfg.max_mail_size != 0) caps.push_back("SIZE " + std::to_string(cfg.max_mail_size));
   caps.push_back("SMTPUTF8");

@@ -8,7 +8,7 @@ void ServerSession::Impl::cmd_quit(std::string_view args) {
     reply(501, "5.5.4", "Invalid parameters");
     return;
   }
-  close_with(221, "2.0.0", "Bye");
+  close_with(221, "2.0.0", "Bye", "Logged out");
 }
 
 }  // namespace dovetail::smtp

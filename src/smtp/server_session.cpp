@@ -54,16 +54,30 @@ void ServerSession::Impl::reply(const Reply& r) { out += r.render(); }
 // past the limit is answered 421 and the connection closed (COMPAT.md item 4).
 void ServerSession::Impl::bad_command(int code, std::string_view enhanced, std::string_view text) {
   if (++bad_commands > cfg.max_invalid_commands) {
-    close_with(421, "4.7.0", cfg.hostname + " Too many invalid commands.");
+    close_with(421, "4.7.0", cfg.hostname + " Too many invalid commands.", "Too many invalid commands.");
     return;
   }
   reply(code, enhanced, text);
 }
 
-void ServerSession::Impl::close_with(int code, std::string_view enhanced, std::string_view text) {
+void ServerSession::Impl::close_with(int code, std::string_view enhanced, std::string_view text,
+                                     std::string_view why) {
   reply(code, enhanced, text);
+  end(why);
   closed = true;
   reset_transaction();
+}
+
+void ServerSession::Impl::end(std::string_view why) {
+  if (!end_reason.empty()) return;
+  end_reason = std::string(why) + " (state=" + state_name() + ")";
+}
+
+// smtp_server_state_names of Dovecot's lib-smtp, for the states an LMTP session passes.
+const char* ServerSession::Impl::state_name() const {
+  if (mode != Mode::kCommand || bdat_started) return "DATA";
+  if (mail_given) return rcpt_seq > 0 || !env.recipients.empty() ? "RCPT TO" : "MAIL FROM";
+  return greeted ? "READY" : "GREETING";
 }
 
 void ServerSession::Impl::reset_transaction() {
@@ -262,9 +276,14 @@ void ServerSession::feed(std::string_view bytes) {
   if (!s.waiting) s.process();
 }
 
-void ServerSession::on_eof() {
+void ServerSession::on_eof(std::string_view error) {
   Impl& s = *impl_;
   if (s.closed) return;
+  std::string why = "Connection closed";
+  if (!error.empty()) why += ": " + std::string(error);
+  if (s.mode == Impl::Mode::kData) why += " (unfinished DATA command)";
+  else if (s.mode == Impl::Mode::kBdat) why += " (unfinished BDAT command)";  // not between chunks
+  s.end(why);
   s.closed = true;
   s.in.clear();
   s.in_pos = 0;
@@ -277,9 +296,18 @@ void ServerSession::on_timeout() {
   Impl& s = *impl_;
   if (s.closed) return;
   s.reply(421, "4.4.2", s.cfg.hostname + " Disconnected for inactivity");
+  s.end("Disconnected for inactivity");
   s.closed = true;
   if (!s.waiting) s.reset_transaction();
 }
+
+std::string ServerSession::disconnect_reason() const {
+  const Impl& s = *impl_;
+  if (!s.end_reason.empty()) return s.end_reason;
+  return std::string("Connection closed (state=") + s.state_name() + ")";
+}
+
+void ServerSession::record_end(std::string_view why) { impl_->end(why); }
 
 std::string ServerSession::take_output() {
   std::string o;

@@ -48,8 +48,18 @@ class ServerSession {
 
   void start();                         // queues the 220 greeting
   void feed(std::string_view bytes);    // consume input
-  void on_eof();                        // peer closed: abort transaction, discard spool
+  // Peer closed (error empty) or the connection failed (error says how, e.g. "read failed:
+  // Connection reset by peer"): abort the transaction, discard the spool.
+  void on_eof(std::string_view error = {});
   void on_timeout();                    // 421 4.4.2 <host> Disconnected for inactivity + close
+  // Why the session ended, as Dovecot words its "Disconnect from <ip>: ..." log line:
+  // "Logged out (state=READY)", "Connection closed (unfinished DATA command) (state=DATA)".
+  // The state is the one the session was in when it ended. Before it ended: "Connection
+  // closed" and the current state (the net layer went away without telling the session).
+  std::string disconnect_reason() const;
+  // The net layer ends the session for its own reason (a shutdown): recorded, with the
+  // current state, unless the session had already ended.
+  void record_end(std::string_view why);
 
   std::string take_output();            // everything queued since the last call (batched)
   bool has_output() const;

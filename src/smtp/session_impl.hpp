@@ -46,6 +46,8 @@ struct ServerSession::Impl {
   uint64_t call_token = 0;  // identifies the outstanding Handler call
   LineReader lines;
   unsigned bad_commands = 0;
+  bool greeted = false;     // a valid LHLO was answered (Dovecot's state leaves GREETING)
+  std::string end_reason;   // set once, when the session ends: disconnect_reason()
 
   // --- transaction (RFC 5321 3.3)
   bool mail_given = false;
@@ -74,7 +76,12 @@ struct ServerSession::Impl {
   void reply(int code, std::string_view enhanced, std::string_view text);
   void reply(const Reply& r);
   void bad_command(int code, std::string_view enhanced, std::string_view text);
-  void close_with(int code, std::string_view enhanced, std::string_view text);
+  // Queues the last reply and ends the session; `why` is the log's reason (end()).
+  void close_with(int code, std::string_view enhanced, std::string_view text, std::string_view why);
+  // Records why the session ended and in which of Dovecot's states, before the transaction
+  // is reset; the first call wins.
+  void end(std::string_view why);
+  const char* state_name() const;  // Dovecot's name of the current protocol state
   void reset_transaction();  // ends the transaction; calls Handler::on_reset if one was open
   void begin_body();         // creates the spool and the writer for DATA/BDAT
   void finish_body();        // body complete: size/errors checked, then Handler::on_data

@@ -10,6 +10,8 @@ Needs Dovecot installed; runs only against Dovetail.
 
 import re
 import shutil
+import socket
+import time
 import unittest
 
 from dovetail_testlib import (DATE_RE, ID_RE, TIMESTAMP_RE, DovecotServer, DovetailServer,
@@ -210,6 +212,75 @@ class Differential(unittest.TestCase):
                     diffs.append(f"[{name}] C: {line[:80]!r}\n  expected: {w}\n  actual:   {g}")
         self.maxDiff = None
         self.assertEqual([], diffs, "\n" + "\n".join(diffs))
+
+    def test_disconnect_log_lines_like_dovecot(self):
+        # Log watchers (fail2ban filters, log summaries) written for Dovecot read the reason
+        # and the state in "Disconnect from <ip>: <reason> (state=<STATE>)". The client reads
+        # every reply before it closes, so the close is an orderly FIN on both servers.
+        scenarios = [
+            ("quit", ["LHLO c", "QUIT"], None),
+            ("at-greeting", [], None),
+            ("after-lhlo", ["LHLO c"], None),
+            ("mail-without-lhlo", [M], None),
+            ("after-mail", ["LHLO c", M], None),
+            ("after-rcpt", ["LHLO c", M, R], None),
+            ("mid-data", ["LHLO c", M, R, "DATA"], b"Subject: half\r\n"),
+            ("mid-bdat-chunk", ["LHLO c", M, R, "BDAT 100"], b"abc"),
+            ("between-bdat-chunks", ["LHLO c", M, R, "BDAT 3"], None),
+            ("delivered", ["LHLO c", M, R, "DATA"], b"Subject: x\r\n\r\nx\r\n.\r\n"),
+            ("invalid-commands", ["LHLO c"] + ["FOO"] * 11, None),
+        ]
+
+        def run(server):
+            lines = []
+            log = server.work.log_dir / "info.log"
+            def disconnects():
+                return [ln.split("Info: ", 1)[1] for ln in
+                        (log.read_text(errors="replace").splitlines() if log.exists() else [])
+                        if "Disconnect from" in ln]
+
+            for name, commands, tail in scenarios:
+                before = len(disconnects())
+                sock = socket.create_connection(server.endpoints.tcp, timeout=10)
+                f = sock.makefile("rb")
+                try:
+                    f.readline()  # greeting
+                    for cmd in commands:
+                        if cmd == "BDAT 3":
+                            sock.sendall(b"BDAT 3\r\nabc")
+                        else:
+                            sock.sendall(cmd.encode() + b"\r\n")
+                        if cmd.startswith("BDAT") and cmd != "BDAT 3":
+                            continue  # a chunk is answered when it is complete
+                        while True:  # one reply, multi-line or not
+                            line = f.readline()
+                            if not line or line[3:4] != b"-":
+                                break
+                    if tail is not None:
+                        sock.sendall(tail)
+                        if tail.endswith(b".\r\n"):
+                            f.readline()
+                finally:
+                    f.close()
+                    sock.close()
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    found = disconnects()
+                    if len(found) > before:
+                        lines.append(f"[{name}] {found[before]}")
+                        break
+                    time.sleep(0.05)
+                else:
+                    lines.append(f"[{name}] <no Disconnect line>")
+            return lines
+
+        time.sleep(0.3)  # lines of the earlier tests' connections are written by now
+        want, got = run(self.ref), run(self.dut)
+        self.maxDiff = None
+        self.assertEqual(want, got)
+        self.assertIn("[quit] Disconnect from 127.0.0.1: Logged out (state=READY)", got)
+        self.assertIn("[mid-data] Disconnect from 127.0.0.1: Connection closed (unfinished DATA command) "
+                      "(state=DATA)", got)
 
     def test_stored_files_like_dovecot(self):
         diffs = []

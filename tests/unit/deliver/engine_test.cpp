@@ -465,6 +465,8 @@ TEST_F(EngineTest, MailUserVariablesAreTheUsers) {
       {"maildir:/x/%i/%{gid}/%n", "", "alice", "/x/" + ids + "/alice"},
       {"maildir:/x/%{uid}/%{gid}/%n", "", "fields", "/x/" + ids + "/fields"},
       {"maildir:/x/%s/%{service}/%{auth_user}", "", "alice", "/x/lmtp/lmtp/alice@test.example"},
+      // Dovecot 2.3.19: maildir:/m/%{auth_username}/%{auth_domain} -> /m/user1/example.test
+      {"maildir:/x/%{auth_username}/%{auth_domain}", "", "alice", "/x/alice/test.example"},
       {"maildir:/x/%{userdb:bucket}/%{userdb:nosuch}/%{userdb:nosuch:dflt}/%{userdb:bucket:dflt}", "", "fields",
        "/x/b7//dflt/b7"},
       {"maildir:/x/%{userdb:home}", "", "alice", "/x/" + home_of("alice@test.example")},

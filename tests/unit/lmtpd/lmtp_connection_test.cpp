@@ -285,7 +285,7 @@ TEST(LmtpConnection, NoTimerWhileBackendWorksAndDisconnectIsDeferred) {
   f.exchange("MAIL FROM:<s@remote.example>\r\n", 1);
   f.conn->feed("RCPT TO:<alice@test.example>\r\n");
   EXPECT_EQ(f.conn->timeout().count(), 0);  // the client is not idle: we are
-  f.conn->on_eof();                         // peer left while the lookup runs
+  f.conn->on_eof("");                       // peer left while the lookup runs
   gate.release();
   EXPECT_TRUE(f.ctx.run_until([&] { return f.ctx.posted.empty() && f.ctx.wakeups > 0; }));
   f.pool.join();

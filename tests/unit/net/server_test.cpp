@@ -51,7 +51,7 @@ class LineProtocol : public StreamProtocol {
     out_ += "timeout\r\n";
     close_ = true;
   }
-  void on_eof() override { close_ = true; }
+  void on_eof(std::string_view) override { close_ = true; }
   bool in_transaction() const override { return txn_; }
   void on_shutdown() override {
     out_ += "shutdown\r\n";
