@@ -222,8 +222,18 @@ class Connection final : public ConnectionBase,
 
   void start_write() {
     if (writing_ || pending_.empty() || closed_) return;
+    // First straight to the socket (non-blocking): a reply nearly always fits its buffer,
+    // and a completed async_write is a queued handler, which costs the event loop one more
+    // epoll_wait (with a zero timeout) for every reply. Whatever is left, or an error, goes
+    // the asynchronous way, whose handler reports a failure outside the protocol's call.
+    asio::error_code direct;
+    const size_t sent = socket_.write_some(asio::buffer(pending_), direct);
+    if (!direct && sent == pending_.size()) {
+      pending_ = std::string();  // release the capacity while idle
+      return;
+    }
     writing_ = true;
-    in_flight_ = std::move(pending_);
+    in_flight_ = direct ? std::move(pending_) : pending_.substr(sent);
     pending_ = std::string();
     asio::async_write(socket_, asio::buffer(in_flight_),
                       [self = this->shared_from_this()](const asio::error_code& ec, size_t) {
