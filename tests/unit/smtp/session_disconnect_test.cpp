@@ -37,45 +37,32 @@ TEST(SessionDisconnect, CloseBeforeLhloIsInGreeting) {
   EXPECT_EQ(l.session.disconnect_reason(), "Connection closed (state=GREETING)");
 }
 
-TEST(SessionDisconnect, StateFollowsTheTransaction) {
-  {
-    Live l;
-    l.send("LHLO c\r\nMAIL FROM:<s@remote.example>\r\n");
-    l.session.on_eof("read failed: Connection reset by peer");
-    EXPECT_EQ(l.session.disconnect_reason(), "Connection closed: read failed: Connection reset by peer (state=MAIL FROM)");
-  }
-  {
-    Live l;
-    l.send("LHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@test.example>\r\n");
-    l.session.on_eof("");
-    EXPECT_EQ(l.session.disconnect_reason(), "Connection closed (state=RCPT TO)");
-  }
-  {
-    Live l;  // a delivered message ends the transaction: READY again
-    l.send("LHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@test.example>\r\nDATA\r\nhi\r\n.\r\n");
-    l.session.on_eof("");
-    EXPECT_EQ(l.session.disconnect_reason(), "Connection closed (state=READY)");
-  }
-}
+// The client sends `input`, then the connection ends (error as the net layer words it).
+struct EofCase {
+  std::string input;
+  const char* error;
+  const char* reason;
+};
 
-TEST(SessionDisconnect, UnfinishedBodies) {
-  {
+TEST(SessionDisconnect, StateFollowsTheTransactionAndCutBodiesAreNamed) {
+  const std::string tx = "LHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@test.example>\r\n";
+  const EofCase cases[] = {
+      {"LHLO c\r\nMAIL FROM:<s@remote.example>\r\n", "read failed: Connection reset by peer",
+       "Connection closed: read failed: Connection reset by peer (state=MAIL FROM)"},
+      {tx, "", "Connection closed (state=RCPT TO)"},
+      // a delivered message ends the transaction: READY again
+      {tx + "DATA\r\nhi\r\n.\r\n", "", "Connection closed (state=READY)"},
+      {tx + "DATA\r\nSubject: x\r\n", "", "Connection closed (unfinished DATA command) (state=DATA)"},
+      {tx + "BDAT 100\r\nabc", "", "Connection closed (unfinished BDAT command) (state=DATA)"},
+      // between chunks nothing is unfinished, but the transaction is in DATA
+      {tx + "BDAT 3\r\nabc", "", "Connection closed (state=DATA)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.input);
     Live l;
-    l.send("LHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@test.example>\r\nDATA\r\nSubject: x\r\n");
-    l.session.on_eof("");
-    EXPECT_EQ(l.session.disconnect_reason(), "Connection closed (unfinished DATA command) (state=DATA)");
-  }
-  {
-    Live l;
-    l.send("LHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@test.example>\r\nBDAT 100\r\nabc");
-    l.session.on_eof("");
-    EXPECT_EQ(l.session.disconnect_reason(), "Connection closed (unfinished BDAT command) (state=DATA)");
-  }
-  {
-    Live l;  // between chunks nothing is unfinished, but the transaction is in DATA
-    l.send("LHLO c\r\nMAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@test.example>\r\nBDAT 3\r\nabc");
-    l.session.on_eof("");
-    EXPECT_EQ(l.session.disconnect_reason(), "Connection closed (state=DATA)");
+    l.send(c.input);
+    l.session.on_eof(c.error);
+    EXPECT_EQ(l.session.disconnect_reason(), c.reason);
   }
 }
 
