@@ -193,6 +193,36 @@ TEST(Server, PeerThatNeverReadsIsDroppedAfterTimeout) {
   ::close(fd);
 }
 
+// Replies are written straight to the socket first; what does not fit (a slow reader with a
+// small buffer) must follow in order, none lost or repeated, before the connection closes.
+TEST(Server, OutputThatDoesNotFitArrivesWholeAndInOrder) {
+  Running r({loopback()});
+  int fd = connect_tcp(r.bound[0].port);
+  int small = 32768;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string request, want = "hello\r\n";
+  const std::string pad(2000, 'x');  // 8 MB of replies: more than the kernel buffers hold
+  for (int i = 0; i < 4000; ++i) {
+    request += "line-" + std::to_string(i) + pad + "\r\n";
+    want += "ok line-" + std::to_string(i) + pad + "\r\n";
+  }
+  request += "quit\r\n";
+  want += "bye\r\n";
+  std::thread writer([&] { send_all(fd, request); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the server's buffer fill
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  char buf[4096];  // a slow reader: small reads
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+  writer.join();
+  EXPECT_EQ(n, 0) << "errno " << errno;  // closed after "bye", not reset or timed out
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want);
+  ::close(fd);
+}
+
 TEST(Server, PortInUseIsAClearError) {
   Running r({loopback()});
   Server second(ServerOptions{1, 1});
