@@ -229,6 +229,8 @@ class Differential(unittest.TestCase):
             ("between-bdat-chunks", ["LHLO c", M, R, "BDAT 3"], None),
             ("delivered", ["LHLO c", M, R, "DATA"], b"Subject: x\r\n\r\nx\r\n.\r\n"),
             ("invalid-commands", ["LHLO c"] + ["FOO"] * 11, None),
+            ("unix-quit", ["LHLO c", "QUIT"], None),  # over the UNIX socket: "from local"
+            ("unix-after-mail", ["LHLO c", M], None),
         ]
 
         def run(server):
@@ -241,7 +243,12 @@ class Differential(unittest.TestCase):
 
             for name, commands, tail in scenarios:
                 before = len(disconnects())
-                sock = socket.create_connection(server.endpoints.tcp, timeout=10)
+                if name.startswith("unix-"):
+                    sock = socket.socket(socket.AF_UNIX)
+                    sock.settimeout(10)
+                    sock.connect(server.endpoints.unix)
+                else:
+                    sock = socket.create_connection(server.endpoints.tcp, timeout=10)
                 f = sock.makefile("rb")
                 try:
                     f.readline()  # greeting
@@ -279,6 +286,7 @@ class Differential(unittest.TestCase):
         self.maxDiff = None
         self.assertEqual(want, got)
         self.assertIn("[quit] Disconnect from 127.0.0.1: Logged out (state=READY)", got)
+        self.assertIn("[unix-quit] Disconnect from local: Logged out (state=READY)", got)
         self.assertIn("[mid-data] Disconnect from 127.0.0.1: Connection closed (unfinished DATA command) "
                       "(state=DATA)", got)
 
