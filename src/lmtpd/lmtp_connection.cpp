@@ -92,7 +92,7 @@ class LmtpConnection final : public net::StreamProtocol, public smtp::Handler {
   void on_shutdown() override {
     extra_ += shutting_down_line(deps_.hostname);
     closing_ = true;
-    session_.record_end("Server shutting down.");
+    session_.record_end("Shutting down");
   }
 
   // --- smtp::Handler

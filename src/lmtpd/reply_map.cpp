@@ -59,7 +59,7 @@ std::string too_many_connections_line(const std::string& hostname) {
 }
 
 std::string shutting_down_line(const std::string& hostname) {
-  return "421 4.3.2 " + hostname + " Server shutting down\r\n";
+  return "421 4.3.2 " + hostname + " Shutting down\r\n";  // Dovecot 2.3.19, observed
 }
 
 }  // namespace dovetail::lmtpd

@@ -389,5 +389,37 @@ class Differential(unittest.TestCase):
         self.assertEqual([], diffs, "\n" + "\n".join(diffs))
 
 
+
+@unittest.skipUnless(is_dovetail(), "differential test runs against Dovetail (Dovecot is the reference)")
+@requires(shutil.which("dovecot"), "the differential test needs Dovecot installed")
+class DifferentialShutdown(unittest.TestCase):
+    """SIGTERM with an idle session open: the 421 line and the Disconnect log line."""
+
+    def shutdown_transcript(self, server):
+        self.addCleanup(server.cleanup)
+        server.start()
+        sock = socket.create_connection(server.endpoints.tcp, timeout=20)
+        f = sock.makefile("rb")
+        try:
+            f.readline()
+            sock.sendall(b"LHLO c\r\n")
+            while f.readline()[3:4] == b"-":
+                pass
+            server.stop()  # SIGTERM, then wait for the exit
+            reply = f.readline().decode().rstrip("\r\n")
+        finally:
+            f.close()
+            sock.close()
+        log = (server.work.log_dir / "info.log").read_text(errors="replace")
+        lines = [ln.split("Info: ", 1)[1] for ln in log.splitlines() if "Disconnect from" in ln]
+        return [re.sub(r"^(421 4\.3\.2) \S+ ", r"\1 <host> ", reply), lines[-1] if lines else "<none>"]
+
+    def test_idle_session_at_shutdown_like_dovecot(self):
+        want = self.shutdown_transcript(DovecotServer())
+        got = self.shutdown_transcript(DovetailServer())
+        self.assertEqual(want, got)
+        self.assertEqual(got, ["421 4.3.2 <host> Shutting down",
+                               "Disconnect from 127.0.0.1: Shutting down (state=READY)"])
+
 if __name__ == "__main__":
     unittest.main()

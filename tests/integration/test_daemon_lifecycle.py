@@ -107,7 +107,7 @@ class Signals(dh.DaemonTestCase):
         busy.send(b"Subject: during shutdown\r\n\r\nfirst half\r\n")
         os.kill(server.pid, signal.SIGTERM)
         # The idle session is told and closed; new connections are refused.
-        self.assertEqual(idle.read_line(), f"421 4.3.2 {HOST} Server shutting down")
+        self.assertEqual(idle.read_line(), f"421 4.3.2 {HOST} Shutting down")
         self.assertTrue(idle.closed_by_peer())
 
         def refused():
@@ -120,7 +120,7 @@ class Signals(dh.DaemonTestCase):
         # The open transaction completes and is acknowledged only once stored.
         busy.send(b"second half\r\n.\r\n")
         self.assertRegex(busy.read_line(), r"^250 2\.0\.0 <alice@test\.example> " + tl.SID_RE + " Saved$")
-        self.assertEqual(busy.read_line(), f"421 4.3.2 {HOST} Server shutting down")
+        self.assertEqual(busy.read_line(), f"421 4.3.2 {HOST} Shutting down")
         self.assertEqual(server.proc.wait(20), 0)
         files = dh.delivered(server)
         self.assertEqual(len(files), 1)

@@ -271,7 +271,7 @@ TEST(LmtpConnection, ShutdownSaysGoodbyeAndCloses) {
   f.conn->start();
   f.exchange("", 1);
   f.conn->on_shutdown();
-  EXPECT_EQ(f.conn->take_output(), "421 4.3.2 mx.test.example Server shutting down\r\n");
+  EXPECT_EQ(f.conn->take_output(), "421 4.3.2 mx.test.example Shutting down\r\n");
   EXPECT_TRUE(f.conn->should_close());
   EXPECT_FALSE(f.conn->wants_input());
 }

@@ -53,7 +53,7 @@ TEST(ReplyMap, RcptOutcomes) {
 TEST(ReplyMap, DaemonLines) {
   EXPECT_EQ(too_many_connections_line("mx.test.example"),
             "421 4.3.2 mx.test.example Too many connections\r\n");
-  EXPECT_EQ(shutting_down_line("mx.test.example"), "421 4.3.2 mx.test.example Server shutting down\r\n");
+  EXPECT_EQ(shutting_down_line("mx.test.example"), "421 4.3.2 mx.test.example Shutting down\r\n");
 }
 
 }  // namespace

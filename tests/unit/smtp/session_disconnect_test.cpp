@@ -85,8 +85,8 @@ TEST(SessionDisconnect, TimeoutAndShutdown) {
   {
     Live l;
     l.send("LHLO c\r\n");
-    l.session.record_end("Server shutting down.");
-    EXPECT_EQ(l.session.disconnect_reason(), "Server shutting down. (state=READY)");
+    l.session.record_end("Shutting down");
+    EXPECT_EQ(l.session.disconnect_reason(), "Shutting down (state=READY)");
   }
 }
 
