@@ -73,6 +73,13 @@ void ServerSession::Impl::end(std::string_view why) {
   end_reason = std::string(why) + " (state=" + state_name() + ")";
 }
 
+// Dovecot names a body cut off in its log line; between BDAT chunks nothing is unfinished.
+std::string ServerSession::Impl::unfinished() const {
+  if (mode == Mode::kData) return " (unfinished DATA command)";
+  if (mode == Mode::kBdat) return " (unfinished BDAT command)";
+  return {};
+}
+
 // smtp_server_state_names of Dovecot's lib-smtp, for the states an LMTP session passes.
 const char* ServerSession::Impl::state_name() const {
   if (mode != Mode::kCommand || bdat_started) return "DATA";
@@ -281,9 +288,7 @@ void ServerSession::on_eof(std::string_view error) {
   if (s.closed) return;
   std::string why = "Connection closed";
   if (!error.empty()) why += ": " + std::string(error);
-  if (s.mode == Impl::Mode::kData) why += " (unfinished DATA command)";
-  else if (s.mode == Impl::Mode::kBdat) why += " (unfinished BDAT command)";  // not between chunks
-  s.end(why);
+  s.end(why + s.unfinished());
   s.closed = true;
   s.in.clear();
   s.in_pos = 0;
@@ -296,7 +301,7 @@ void ServerSession::on_timeout() {
   Impl& s = *impl_;
   if (s.closed) return;
   s.reply(421, "4.4.2", s.cfg.hostname + " Disconnected for inactivity");
-  s.end("Disconnected for inactivity");
+  s.end("Disconnected for inactivity" + s.unfinished());
   s.closed = true;
   if (!s.waiting) s.reset_transaction();
 }

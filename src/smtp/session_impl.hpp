@@ -82,6 +82,7 @@ struct ServerSession::Impl {
   // is reset; the first call wins.
   void end(std::string_view why);
   const char* state_name() const;  // Dovecot's name of the current protocol state
+  std::string unfinished() const;  // " (unfinished DATA command)" while a body is cut off
   void reset_transaction();  // ends the transaction; calls Handler::on_reset if one was open
   void begin_body();         // creates the spool and the writer for DATA/BDAT
   void finish_body();        // body complete: size/errors checked, then Handler::on_data

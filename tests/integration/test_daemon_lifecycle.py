@@ -70,6 +70,9 @@ class Timeouts(dh.DaemonTestCase):
         c.sock.settimeout(20)
         self.assertEqual(c.read_line(), f"421 4.4.2 {HOST} Disconnected for inactivity")
         self.assertTrue(c.closed_by_peer())
+        # Dovecot 2.3.19's log line for the same case (observed after its 5 minutes).
+        want = "Disconnect from 127.0.0.1: Disconnected for inactivity (unfinished DATA command) (state=DATA)"
+        self.assertTrue(dh.wait_for(lambda: want in self.server.logs()), self.server.logs())
         md = self.server.maildir("carol@test.example")
         for sub in ("new", "cur", "tmp"):
             d = md / sub
