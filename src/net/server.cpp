@@ -449,11 +449,8 @@ std::optional<asio::local::stream_protocol::endpoint> fixed_local(asio::local::s
 // Asio does not open sockets close-on-exec; the listeners exist before the privileged writer
 // is executed, and a listener held by it would keep accepting after a SIGTERM closed ours.
 // (The writer also closes what it inherits beyond its channels; this keeps the rule where
-// the descriptor is made.)
-void set_cloexec(int fd) {
-  int flags = ::fcntl(fd, F_GETFD);
-  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-}
+// the descriptor is made.) FD_CLOEXEC is the only descriptor flag: one F_SETFD, no F_GETFD.
+void set_cloexec(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
 
 // Over the limit: one best-effort non-blocking write of the reply, then close.
 template <class Socket>
@@ -490,8 +487,7 @@ void accept_loop(std::shared_ptr<Impl> impl, std::shared_ptr<AcceptState<Accepto
       refuse(socket, reply);
     } else {
       // Close-on-exec for any program started later (a Sieve redirect's sendmail, one day).
-      // FD_CLOEXEC is the only descriptor flag, so one F_SETFD does it without F_GETFD.
-      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+      set_cloexec(socket.native_handle());
       impl->count.fetch_add(1);
       PeerInfo peer = peer_of(socket, *st);
       auto conn = std::make_shared<Connection<Socket>>(impl, slot, std::move(socket), std::move(peer));
