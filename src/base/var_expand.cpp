@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -130,7 +131,7 @@ std::optional<std::string> builtin(std::string_view key) {
 }
 
 // %{...} in the table; nullptr if it is not there.
-const std::string* find_long(const VarTable& vars, std::string_view key) {
+const std::string_view* find_long(VarRefs vars, std::string_view key) {
   for (const auto& v : vars)
     if (!v.name.empty() && v.name == key) return &v.value;
   return nullptr;
@@ -138,11 +139,11 @@ const std::string* find_long(const VarTable& vars, std::string_view key) {
 
 // %{...} not in the table: userdb:NAME[:DEFAULT] (a field the userdb did not return: the
 // default or ""), the built-ins, then env:NAME.
-std::optional<std::string> lookup_builtin(std::string_view key, const VarTable& vars) {
+std::optional<std::string> lookup_builtin(std::string_view key, VarRefs vars) {
   if (key.starts_with("userdb:")) {
     const size_t colon = key.find(':', 7);
     if (colon == std::string_view::npos) return std::string();
-    if (const std::string* v = find_long(vars, key.substr(0, colon))) return *v;
+    if (const std::string_view* v = find_long(vars, key.substr(0, colon))) return std::string(*v);
     return std::string(key.substr(colon + 1));
   }
   if (auto b = builtin(key)) return b;
@@ -185,12 +186,14 @@ int read_number(std::string_view t, size_t& i) {
 
 }  // namespace
 
-Expanded var_expand(std::string_view t, const VarTable& vars) {
+Expanded var_expand(std::string_view t, VarRefs vars) {
   Expanded out;
   out.text.reserve(t.size() + 32);
   for (size_t i = 0; i < t.size(); ++i) {
     if (t[i] != '%') {
-      out.text.push_back(t[i]);
+      const size_t next = std::min(t.find('%', i), t.size());  // the literal run, in one append
+      out.text.append(t.substr(i, next - i));
+      i = next - 1;
       continue;
     }
     ++i;
@@ -229,7 +232,7 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
     if (i >= t.size()) break;
 
     // A table value is used in place; only a modifier needs a copy to work on.
-    const std::string* found = nullptr;
+    const std::string_view* found = nullptr;
     std::optional<std::string> value;
     std::string unknown_name;
     if (t[i] == '{' && t.find('}', i) != std::string_view::npos) {
@@ -276,14 +279,30 @@ Expanded var_expand(std::string_view t, const VarTable& vars) {
       continue;
     }
     if (modifiers.empty()) {
-      append_shaped(out.text, found != nullptr ? std::string_view(*found) : std::string_view(*value), shape);
+      append_shaped(out.text, found != nullptr ? *found : std::string_view(*value), shape);
       continue;
     }
-    std::string v = found != nullptr ? *found : std::move(*value);
+    std::string v = found != nullptr ? std::string(*found) : std::move(*value);
     for (char m : modifiers) v = apply_modifier(m, std::move(v), shape);
     append_shaped(out.text, v, shape);
   }
   return out;
+}
+
+Expanded var_expand(std::string_view t, const VarTable& vars) {
+  // Views of the table: on the stack for any table the server builds, on the heap beyond.
+  constexpr size_t kInline = 32;
+  std::array<VarRef, kInline> inline_refs;
+  std::vector<VarRef> heap_refs;
+  std::span<VarRef> refs;
+  if (vars.size() <= kInline) {
+    refs = std::span<VarRef>(inline_refs.data(), vars.size());
+  } else {
+    heap_refs.resize(vars.size());
+    refs = heap_refs;
+  }
+  for (size_t i = 0; i < vars.size(); ++i) refs[i] = {vars[i].key, vars[i].name, vars[i].value};
+  return var_expand(t, VarRefs(refs));
 }
 
 size_t braced_variable_length(std::string_view s, size_t i) {
@@ -308,8 +327,8 @@ std::string describe_failure(const Expanded& e) {
 
 namespace detail {
 
-std::optional<std::string> lookup_long_value(std::string_view key, const VarTable& vars) {
-  if (const std::string* v = find_long(vars, key)) return *v;
+std::optional<std::string> lookup_long_value(std::string_view key, VarRefs vars) {
+  if (const std::string_view* v = find_long(vars, key)) return std::string(*v);
   return lookup_builtin(key, vars);
 }
 
@@ -326,6 +345,14 @@ VarTable user_vars(std::string_view user, std::string_view home) {
   table.push_back({'d', "domain", std::string(domain)});
   table.push_back({'h', "home", std::string(home)});
   return table;
+}
+
+std::array<VarRef, 4> user_var_refs(std::string_view user, std::string_view home) {
+  auto at = user.rfind('@');
+  std::string_view username = at == std::string_view::npos ? user : user.substr(0, at);
+  std::string_view domain = at == std::string_view::npos ? std::string_view{} : user.substr(at + 1);
+  return {VarRef{'u', "user", user}, VarRef{'n', "username", username}, VarRef{'d', "domain", domain},
+          VarRef{'h', "home", home}};
 }
 
 std::string expand_home(std::string_view path, std::string_view home) {

@@ -25,6 +25,8 @@
 // (getenv is read-only here).
 #pragma once
 
+#include <array>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,13 +41,25 @@ struct VarEntry {
 
 using VarTable = std::vector<VarEntry>;
 
+// A table entry whose value lives elsewhere. The per-recipient expansions (delivery log,
+// log prefix, lookup key) build these on the stack from values they already hold: a
+// VarTable copies every value, which cost ~30 allocations per delivery.
+struct VarRef {
+  char key = '\0';
+  std::string_view name;
+  std::string_view value;
+};
+
+using VarRefs = std::span<const VarRef>;
+
 struct Expanded {
   std::string text;
   std::vector<std::string> unknown;  // keys that had no value ("z", "nope" for %{nope:x})
   std::string error;                 // why the first failed function failed; "" if none did
 };
 
-Expanded var_expand(std::string_view tmpl, const VarTable& vars);
+Expanded var_expand(std::string_view tmpl, VarRefs vars);
+Expanded var_expand(std::string_view tmpl, const VarTable& vars);  // same, over views of the table
 
 // Length of the `%[shape][modifiers]{...}` variable that starts at tmpl[i] == '%', braces
 // nested (%{if;%{user};...}); 0 when it is not a braced variable or is never closed.
@@ -57,6 +71,8 @@ std::string describe_failure(const Expanded& e);
 
 // The standard table for one user: u/user, n/username, d/domain, h/home.
 VarTable user_vars(std::string_view user, std::string_view home);
+// The same four as views into `user` and `home`.
+std::array<VarRef, 4> user_var_refs(std::string_view user, std::string_view home);
 
 // "~/x" -> home + "/x", "~" -> home; anything else unchanged.
 std::string expand_home(std::string_view path, std::string_view home);

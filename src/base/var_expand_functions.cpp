@@ -45,7 +45,7 @@ void truncate_bits(std::string& bytes, unsigned bits) {
 
 // "md5;rounds=2,salt=x:user" → the digest of the field, formatted.
 FunctionValue hash_function(std::string_view method, std::string_view options, std::string_view field,
-                            const VarTable& vars) {
+                            VarRefs vars) {
   unsigned rounds = 1;
   unsigned truncate = 0;
   enum class Format { kHex, kBase64 } format = Format::kHex;
@@ -261,7 +261,7 @@ std::optional<bool> compare(std::string_view a, std::string_view op, std::string
   return error = "if: Unsupported comparator '" + std::string(op) + "'", std::nullopt;
 }
 
-FunctionValue if_function(std::string_view args, const VarTable& vars) {
+FunctionValue if_function(std::string_view args, VarRefs vars) {
   if (args.empty() || args.front() == ':') return failed("if: missing parameter(s)");
   const auto raw = split_if_args(args.substr(1));
   if (raw.size() != 4 && raw.size() != 5)
@@ -280,7 +280,7 @@ FunctionValue if_function(std::string_view args, const VarTable& vars) {
   return {.text = p.size() == 5 ? std::move(p[4]) : std::string(), .error = {}};
 }
 
-std::optional<FunctionValue> expand_function_at_depth(std::string_view key, const VarTable& vars) {
+std::optional<FunctionValue> expand_function_at_depth(std::string_view key, VarRefs vars) {
   if (key.starts_with("if") && (key.size() == 2 || key[2] == ';' || key[2] == ':')) return if_function(key.substr(2), vars);
   const size_t colon = key.find(':');
   const std::string_view head = key.substr(0, colon);
@@ -296,7 +296,7 @@ std::optional<FunctionValue> expand_function_at_depth(std::string_view key, cons
 
 }  // namespace
 
-std::optional<FunctionValue> expand_function(std::string_view key, const VarTable& vars) {
+std::optional<FunctionValue> expand_function(std::string_view key, VarRefs vars) {
   // Functions expand their arguments as templates, which may hold functions: bound the depth
   // so that a hostile template cannot exhaust the stack.
   thread_local int depth = 0;

@@ -33,10 +33,10 @@ struct FunctionValue {
 
 // `key` is what stands between the braces. nullopt: no function by that name (the caller
 // then treats the key as an unknown variable).
-std::optional<FunctionValue> expand_function(std::string_view key, const VarTable& vars);
+std::optional<FunctionValue> expand_function(std::string_view key, VarRefs vars);
 
 // A `%{name}` lookup outside functions (the table, then pid/uid/gid/hostname/env:NAME):
 // what a hash function's field names. Defined in var_expand.cpp.
-std::optional<std::string> lookup_long_value(std::string_view key, const VarTable& vars);
+std::optional<std::string> lookup_long_value(std::string_view key, VarRefs vars);
 
 }  // namespace dovetail::base::detail

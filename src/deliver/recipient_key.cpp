@@ -23,8 +23,8 @@ RecipientKey recipient_key(const mail::Address& address, std::string_view delimi
   out.detail = std::string(split.detail);
   out.had_delimiter = split.had_delimiter;
   // %u/%n/%d of the username, as Dovecot's auth does for the lookup key.
-  base::VarTable vars = base::user_vars(out.username, "");
-  auto expanded = base::var_expand(auth_username_format.empty() ? "%u" : auth_username_format, vars);
+  const auto vars = base::user_var_refs(out.username, "");
+  auto expanded = base::var_expand(auth_username_format.empty() ? "%u" : auth_username_format, base::VarRefs(vars));
   out.key = std::move(expanded.text);
   if (!expanded.unknown.empty()) out.unknown_variable = expanded.unknown.front();
   return out;

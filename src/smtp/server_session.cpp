@@ -3,6 +3,7 @@
 #include "smtp/server_session.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 #include "smtp/command_line.hpp"
@@ -11,21 +12,32 @@
 namespace dovetail::smtp {
 
 namespace {
-// A reply line must stay one line whatever a handler put into its text.
+// A reply line must stay one line whatever a handler put into its text. Appended in runs:
+// every reply passes here (11 per message with 10 recipients).
 void append_sanitized(std::string& out, std::string_view text) {
-  for (char c : text) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  const size_t from = out.size();
+  out.append(text);
+  for (size_t i = from; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+}
+
+void append_reply(std::string& out, int code, std::string_view enhanced, std::string_view text) {
+  char digits[12];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, code);
+  out.append(digits, end);
+  out.push_back(' ');
+  if (!enhanced.empty()) {
+    append_sanitized(out, enhanced);
+    out.push_back(' ');
+  }
+  append_sanitized(out, text);
+  out += "\r\n";
 }
 }  // namespace
 
 std::string Reply::render() const {
-  std::string s = std::to_string(code);
-  s.push_back(' ');
-  if (!enhanced.empty()) {
-    append_sanitized(s, enhanced);
-    s.push_back(' ');
-  }
-  append_sanitized(s, text);
-  s += "\r\n";
+  std::string s;
+  append_reply(s, code, enhanced, text);
   return s;
 }
 
@@ -38,17 +50,10 @@ ServerSession::Impl::Impl(SessionConfig c, mail::ClientInfo ci, std::string sid,
       lines(cfg.max_line_length) {}
 
 void ServerSession::Impl::reply(int code, std::string_view enhanced, std::string_view text) {
-  out += std::to_string(code);
-  out.push_back(' ');
-  if (!enhanced.empty()) {
-    out += enhanced;
-    out.push_back(' ');
-  }
-  append_sanitized(out, text);
-  out += "\r\n";
+  append_reply(out, code, enhanced, text);
 }
 
-void ServerSession::Impl::reply(const Reply& r) { out += r.render(); }
+void ServerSession::Impl::reply(const Reply& r) { append_reply(out, r.code, r.enhanced, r.text); }
 
 // Dovecot counts consecutive commands it could not even parse or does not know; the one
 // past the limit is answered 421 and the connection closed (COMPAT.md item 4).

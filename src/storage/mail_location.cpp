@@ -57,7 +57,7 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
   auto parts = split_location(text.substr(colon + 1));
   // The variable table is built only for a part that has a `%`: the usual
   // "maildir:~/Maildir" has none, and this runs for every recipient.
-  std::optional<base::VarTable> vars;
+  std::optional<std::vector<base::VarRef>> vars;
   MailLocation loc;
   bool home_missing = false;
   base::Expanded failed;  // the unknown variables of every part, for the message
@@ -67,10 +67,11 @@ base::Result<MailLocation> parse_mail_location(std::string_view setting, std::st
       ex.text = raw;
     } else {
       if (!vars) {
-        vars = base::user_vars(user, home);
-        vars->insert(vars->end(), more.begin(), more.end());
+        const auto mine = base::user_var_refs(user, home);
+        vars.emplace(mine.begin(), mine.end());
+        for (const auto& m : more) vars->push_back({m.key, m.name, m.value});
       }
-      ex = base::var_expand(raw, *vars);
+      ex = base::var_expand(raw, base::VarRefs(*vars));
     }
     failed.unknown.insert(failed.unknown.end(), ex.unknown.begin(), ex.unknown.end());
     if (failed.error.empty()) failed.error = std::move(ex.error);

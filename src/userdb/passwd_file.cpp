@@ -116,7 +116,7 @@ base::Result<std::unique_ptr<Driver>> PasswdFileDriver::create(Role role, std::s
   if (d->path_template_.empty())
     return base::fail(base::Error::config("passwd-file: args must name a file"));
   d->templated_ = has_vars(d->path_template_);
-  if (!d->templated_) d->path_template_ = base::var_expand(d->path_template_, {}).text;  // "%%" → "%"
+  if (!d->templated_) d->path_template_ = base::var_expand(d->path_template_, base::VarRefs{}).text;  // "%%" → "%"
   return std::unique_ptr<Driver>(std::move(d));
 }
 

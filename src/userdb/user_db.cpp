@@ -105,7 +105,8 @@ base::Result<PassdbResult> UserDb::lookup_pass(std::string_view key) const {
 
 std::string format_username(std::string_view user, std::string_view auth_username_format) {
   if (auth_username_format.empty()) return std::string(user);
-  return base::var_expand(auth_username_format, base::user_vars(user, "")).text;
+  const auto vars = base::user_var_refs(user, "");
+  return base::var_expand(auth_username_format, base::VarRefs(vars)).text;
 }
 
 }  // namespace dovetail::userdb

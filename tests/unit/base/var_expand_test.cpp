@@ -115,11 +115,11 @@ TEST(VarExpand, Builtins) {
                      {"a%{env:DOVETAIL_VAR_TEST}b", "abaRb"},
                      {"a%{env:DOVETAIL_VAR_UNSET_X}b", "ab"},
                  });
-  EXPECT_EQ(var_expand("%{pid}", {}).text, std::to_string(::getpid()));
-  EXPECT_EQ(var_expand("%{uid}/%{gid}", {}).text,
+  EXPECT_EQ(var_expand("%{pid}", VarRefs{}).text, std::to_string(::getpid()));
+  EXPECT_EQ(var_expand("%{uid}/%{gid}", VarRefs{}).text,
             std::to_string(::geteuid()) + "/" + std::to_string(::getegid()));
   ::setenv("DOVECOT_HOSTNAME", "mx1", 1);
-  EXPECT_EQ(var_expand("%{hostname}", {}).text, "mx1");
+  EXPECT_EQ(var_expand("%{hostname}", VarRefs{}).text, "mx1");
   ::unsetenv("DOVECOT_HOSTNAME");
 }
 
