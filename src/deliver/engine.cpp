@@ -61,7 +61,10 @@ Engine::Engine(config::SettingsPtr settings, EngineDeps deps,
               settings_->maildir_copy_with_hardlinks ? storage::CopyMode::kHardLink
                                                      : storage::CopyMode::kWriteEach),
       hostname_(settings_->hostname.empty() ? system_hostname() : settings_->hostname),
-      pid_(std::to_string(getpid())) {}
+      pid_(std::to_string(getpid())) {
+  // The daemon delivers into the same Maildirs all day; the LDA once (nothing to reuse).
+  if (deps_.fs == nullptr && deps_.service == "lmtp") writer_.set_recent_dirs(storage::RecentDirs::process());
+}
 
 base::Result<std::unique_ptr<Engine>> Engine::create(config::SettingsPtr settings,
                                                      EngineDeps deps) {

@@ -89,7 +89,7 @@ DeliverReply MaildirBackend::deliver(const DeliverRequest& request, int body_fd)
                                                                                 : storage::CopyMode::kWriteEach);
   // Every save below runs as its user (ThreadFsIdentity): what it creates is the user's
   // already. The thread keeps the last identity for the next delivery.
-  writer.set_ownership(storage::Ownership::kCreatedAsOwner);
+  writer.set_ownership(storage::Ownership::kCreatedAsOwner).set_recent_dirs(storage::RecentDirs::process());
   for (const auto& [ids, members] : groups) {
     if (!ThreadFsIdentity::become(ids.first, ids.second)) {
       for (size_t i : members) reply.results[i] = failed(TargetStatus::kTempFail, "cannot switch to uid " + std::to_string(ids.first));

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <cerrno>
 
@@ -30,11 +31,17 @@ Fail fail_errno(int64_t neg, const std::string& what) {
   return Fail(classify_errno(static_cast<int>(-neg), what));
 }
 
+// new/ of an open box: its own descriptor, or one shared with RecentDirs.
+struct NewDirFd {
+  std::shared_ptr<const FsFd> fd;
+  int get() const { return fd ? fd->get() : -1; }
+};
+
 // One opened Maildir (INBOX or a folder) of one target.
 struct OpenBox {
   FsFd dir;  // the Maildir directory itself (kept for a late open of tmp/)
   FsFd tmp;  // opened only when O_TMPFILE is unsupported
-  FsFd neu;
+  NewDirFd neu;
   std::string vname;
   std::string path;  // the Maildir directory (holds cur/new/tmp)
   Perms perms;
@@ -89,27 +96,38 @@ base::Expected<void, SaveError> derive_perms(Fs& fs, int root_fd, const std::str
 }
 
 // An INBOX that exists, the hot path: its root is only stat'ed (for the modes) and new/ is
-// opened by path — two system calls fewer than opening the root to work below it. The
-// root's fd is opened later only if tmp/ is needed. nullopt (nothing failed): a level is
-// missing, and the caller's full path creates it.
+// opened by path — two system calls fewer than opening the root to work below it — or both
+// come from `recent`, opened in the last second. The root's fd is opened later only if
+// tmp/ is needed. nullopt (nothing failed): a level is missing, and the caller's full path
+// creates it.
 base::Expected<std::optional<OpenBox>, SaveError> open_existing_inbox(Fs& fs, const std::string& root,
-                                                                      const std::string& vname, const Perms& perms) {
+                                                                      const std::string& vname, const Perms& perms,
+                                                                      RecentDirs* recent) {
+  OpenBox box;
+  box.perms = perms;
+  box.vname = vname;
+  box.path = root;
+  const auto now = recent != nullptr ? RecentDirs::Clock::now() : RecentDirs::Clock::time_point{};
+  if (recent != nullptr) {
+    if (auto hit = recent->find(root, perms.uid, perms.gid, now)) {
+      derive_perms(hit->root, box.perms);
+      box.neu.fd = std::move(hit->neu);
+      return std::optional<OpenBox>(std::move(box));
+    }
+  }
   struct stat st {};
   if (int r = fs.stat_at(AT_FDCWD, root.c_str(), &st); r != 0) {
     if (r == -ENOENT) return std::optional<OpenBox>();
     return fail_errno(r < 0 ? r : -EIO, "stat(" + root + ")");
   }
   if (!S_ISDIR(st.st_mode)) return std::optional<OpenBox>();  // the full path reports it
-  OpenBox box;
-  box.perms = perms;
   derive_perms(st, box.perms);
-  box.vname = vname;
-  box.path = root;
   const std::string neu = root + "/new";
   int fd = fs.open_at(AT_FDCWD, neu.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd == -ENOENT) return std::optional<OpenBox>();
   if (fd < 0) return fail_errno(fd, "open(" + neu + ")");
-  box.neu = FsFd(fs, fd);
+  box.neu.fd = std::make_shared<const FsFd>(fs, fd);
+  if (recent != nullptr) recent->put(root, perms.uid, perms.gid, {box.neu.fd, st}, now);
   return std::optional<OpenBox>(std::move(box));
 }
 
@@ -126,7 +144,7 @@ base::Expected<void, SaveError> ensure_subdirs(Fs& fs, OpenBox& box, int box_fd)
     neu = open_below(fs, box_fd, "new", box.path + "/new", box.perms, false);
   }
   if (!neu) return Fail(neu.error());
-  box.neu = std::move(*neu);
+  box.neu.fd = std::make_shared<const FsFd>(std::move(*neu));
   return {};
 }
 
@@ -144,13 +162,13 @@ base::Expected<void, SaveError> open_tmp(Fs& fs, OpenBox& box) {
 }
 
 base::Expected<OpenBox, SaveError> open_box(Fs& fs, const UserTarget& user, const MailboxRequest& req, Ownership ownership,
-                                            FsyncMode mode) {
+                                            FsyncMode mode, RecentDirs* recent) {
   auto perms = owner_perms(user, mode, ownership);
   if (!perms) return Fail(perms.error());
   const MailLocation& loc = user.location;
   FolderPath folder = resolve_folder(req.name, loc.layout);
   if (folder.inbox) {
-    auto existing = open_existing_inbox(fs, loc.inbox, folder.vname, *perms);
+    auto existing = open_existing_inbox(fs, loc.inbox, folder.vname, *perms, recent);
     if (!existing) return Fail(existing.error());
     if (*existing) return std::move(**existing);
   }
@@ -418,7 +436,7 @@ std::vector<SaveResult> MaildirWriter::save_batch(const Body& body, std::string_
   results.reserve(targets.size());
 
   for (size_t i = 0; i < targets.size(); ++i) {
-    auto opened = open_box(fs, *targets[i].user, targets[i].mailbox, ownership_, mode_);
+    auto opened = open_box(fs, *targets[i].user, targets[i].mailbox, ownership_, mode_, recent_);
     if (!opened) {
       results.emplace_back(Fail(opened.error()));
       continue;

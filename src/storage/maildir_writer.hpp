@@ -39,6 +39,7 @@
 #include "storage/body.hpp"
 #include "storage/fs.hpp"
 #include "storage/mail_location.hpp"
+#include "storage/recent_dirs.hpp"
 #include "storage/save_error.hpp"
 #include "storage/shared_sync.hpp"
 
@@ -117,12 +118,20 @@ class MaildirWriter {
     return *this;
   }
 
+  // Reuse INBOX new/ directories opened in the last second (storage/recent_dirs.hpp). Off
+  // by default: a process that delivers once (the LDA) has nothing to reuse.
+  MaildirWriter& set_recent_dirs(RecentDirs& recent) {
+    recent_ = &recent;
+    return *this;
+  }
+
  private:
   FsyncMode mode_;
   Ownership ownership_ = Ownership::kChownIfRoot;
   CopyMode copies_;
   Fs* fs_;
   SharedSync* shared_sync_;
+  RecentDirs* recent_ = nullptr;
 };
 
 }  // namespace dovetail::storage

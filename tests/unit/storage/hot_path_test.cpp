@@ -87,6 +87,48 @@ TEST(HotPath, FullMailboxCostsTheSameCallsAsAnEmptyOne) {
   }
 }
 
+// With RecentDirs (the daemon's writers), a delivery into an INBOX opened in the last second
+// walks no path: no stat of the root, no open of new/, one fstat of the kept new/.
+TEST(HotPath, RecentInboxIsReusedWithoutWalkingItsPath) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  RecentDirs recent(cfs);
+  MaildirWriter writer(FsyncMode::kOptimized, cfs);
+  writer.set_recent_dirs(recent);
+  UserTarget user = make_user(tmp.str() + "/Maildir");
+  ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, {}));  // creates the directories
+  ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, {}));  // opens and keeps new/
+  EXPECT_EQ(recent.size(), 1u);
+  cfs.calls.clear();
+  ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, {}));
+  EXPECT_EQ(cfs.calls["stat"], 0);
+  EXPECT_EQ(cfs.calls["open"], 0);
+  EXPECT_EQ(cfs.calls["fstat"], 1);      // the kept new/ still has its links
+  EXPECT_EQ(cfs.calls["create"], 1);     // the message itself, as without the cache
+  EXPECT_EQ(cfs.calls["link_file"], 1);
+  EXPECT_EQ(cfs.calls["fsync"], 2);      // the file and new/: durability unchanged
+  EXPECT_EQ(cfs.calls["close"], 1);      // the message's fd; new/ stays open
+  EXPECT_EQ(list_dir(user.location.root + "/new").size(), 3u);
+}
+
+// A Maildir removed and made again within the second: the kept new/ is dead (no links), so
+// the next message goes into the new directory, where a reader looks.
+TEST(HotPath, RecentInboxRemovedAndRecreatedGetsTheNextMessage) {
+  testlib::TempDir tmp;
+  CountingFs cfs;
+  RecentDirs recent(cfs);
+  MaildirWriter writer(FsyncMode::kOptimized, cfs);
+  writer.set_recent_dirs(recent);
+  UserTarget user = make_user(tmp.str() + "/Maildir");
+  ASSERT_TRUE(writer.save(memory_body("a\n"), "", user, {}));
+  ASSERT_TRUE(writer.save(memory_body("a\n"), "", user, {}));
+  std::filesystem::remove_all(user.location.root);
+  ASSERT_TRUE(writer.save(memory_body("b\n"), "", user, {}));  // the full path makes it again
+  EXPECT_EQ(list_dir(user.location.root + "/new").size(), 1u);
+  ASSERT_TRUE(writer.save(memory_body("c\n"), "", user, {}));
+  EXPECT_EQ(list_dir(user.location.root + "/new").size(), 2u);
+}
+
 TEST(HotPath, BatchWritesOnceAndLinksTheRest) {
   testlib::TempDir tmp;
   CountingFs cfs;

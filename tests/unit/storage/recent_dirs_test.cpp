@@ -1,0 +1,98 @@
+// RecentDirs: what a kept new/ may serve, for whom, and for how long.
+#include "storage/recent_dirs.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "testlib/temp_dir.hpp"
+
+namespace dovetail::storage {
+namespace {
+
+using Clock = RecentDirs::Clock;
+
+RecentDirs::Dir open_dir(const std::string& root) {
+  std::filesystem::create_directories(root + "/new");
+  RecentDirs::Dir d;
+  const int fd = ::open((root + "/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  d.neu = std::make_shared<const FsFd>(real_fs(), fd);
+  EXPECT_EQ(::stat(root.c_str(), &d.root), 0);
+  return d;
+}
+
+TEST(RecentDirs, ServesItsOwnerWithinTheLifetimeOnly) {
+  testlib::TempDir tmp;
+  RecentDirs recent(real_fs());
+  const std::string root = tmp.str() + "/Maildir";
+  const auto t0 = Clock::now();
+  recent.put(root, 1000, 1000, open_dir(root), t0);
+  auto hit = recent.find(root, 1000, 1000, t0 + RecentDirs::kLifetime / 2);
+  ASSERT_TRUE(hit);
+  EXPECT_TRUE(S_ISDIR(hit->root.st_mode));
+  EXPECT_FALSE(recent.find(root, 1001, 1000, t0)) << "another uid";
+  EXPECT_FALSE(recent.find(root, 1000, 1001, t0)) << "another gid";
+  EXPECT_FALSE(recent.find(root + "2", 1000, 1000, t0)) << "another path";
+  EXPECT_FALSE(recent.find(root, 1000, 1000, t0 + RecentDirs::kLifetime)) << "expired";
+  EXPECT_EQ(recent.size(), 0u) << "an expired entry is dropped";
+}
+
+TEST(RecentDirs, ARemovedDirectoryIsNotServed) {
+  testlib::TempDir tmp;
+  RecentDirs recent(real_fs());
+  const std::string root = tmp.str() + "/Maildir";
+  const auto t0 = Clock::now();
+  recent.put(root, 1000, 1000, open_dir(root), t0);
+  std::filesystem::remove_all(root);
+  EXPECT_FALSE(recent.find(root, 1000, 1000, t0));
+  EXPECT_EQ(recent.size(), 0u);
+}
+
+TEST(RecentDirs, AHolderKeepsItsDescriptorAfterTheEntryIsGone) {
+  testlib::TempDir tmp;
+  RecentDirs recent(real_fs());
+  const std::string root = tmp.str() + "/Maildir";
+  const auto t0 = Clock::now();
+  recent.put(root, 1000, 1000, open_dir(root), t0);
+  auto held = recent.find(root, 1000, 1000, t0);
+  ASSERT_TRUE(held);
+  EXPECT_FALSE(recent.find(root, 1000, 1000, t0 + RecentDirs::kLifetime));  // evicts it
+  struct stat st {};
+  EXPECT_EQ(::fstat(held->neu->get(), &st), 0) << "still open for the delivery holding it";
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
+TEST(RecentDirs, ExpiredEntriesAreClosedByTheNextLifetimesFirstPut) {
+  testlib::TempDir tmp;
+  RecentDirs recent(real_fs());
+  const std::string root = tmp.str() + "/Maildir";
+  const auto t0 = Clock::now();
+  recent.put(root + "a", 1, 1, open_dir(root), t0);
+  recent.put(root + "b", 1, 1, open_dir(root), t0 + RecentDirs::kLifetime / 2);
+  EXPECT_EQ(recent.size(), 2u);
+  recent.put(root + "c", 1, 1, open_dir(root), t0 + RecentDirs::kLifetime * 5 / 4);  // a is old, b not
+  EXPECT_EQ(recent.size(), 2u);
+  EXPECT_FALSE(recent.find(root + "a", 1, 1, t0 + RecentDirs::kLifetime * 5 / 4));
+  EXPECT_TRUE(recent.find(root + "b", 1, 1, t0 + RecentDirs::kLifetime * 5 / 4));
+}
+
+TEST(RecentDirs, IsBoundedAndSweepsExpiredEntriesWhenFull) {
+  testlib::TempDir tmp;
+  RecentDirs recent(real_fs());
+  const std::string root = tmp.str() + "/Maildir";
+  const auto shared = open_dir(root);
+  const auto t0 = Clock::now();
+  for (size_t i = 0; i < RecentDirs::kMaxEntries; ++i) recent.put(root + std::to_string(i), 1, 1, shared, t0);
+  EXPECT_EQ(recent.size(), RecentDirs::kMaxEntries);
+  recent.put(root + "x", 1, 1, shared, t0);  // all young: not kept
+  EXPECT_EQ(recent.size(), RecentDirs::kMaxEntries);
+  recent.put(root + "y", 1, 1, shared, t0 + RecentDirs::kLifetime);  // the old ones go
+  EXPECT_EQ(recent.size(), 1u);
+  EXPECT_TRUE(recent.find(root + "y", 1, 1, t0 + RecentDirs::kLifetime));
+}
+
+}  // namespace
+}  // namespace dovetail::storage
