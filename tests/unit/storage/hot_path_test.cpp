@@ -89,13 +89,18 @@ TEST(HotPath, FullMailboxCostsTheSameCallsAsAnEmptyOne) {
 
 // With RecentDirs (the daemon's writers), a delivery into an INBOX opened in the last second
 // walks no path: no stat of the root, no open of new/, one fstat of the kept new/.
-TEST(HotPath, RecentInboxIsReusedWithoutWalkingItsPath) {
+// A writer as the daemon has it: counting calls, keeping recent INBOX directories.
+class RecentInbox : public ::testing::Test {
+ protected:
+  RecentInbox() { writer.set_recent_dirs(recent); }
   testlib::TempDir tmp;
   CountingFs cfs;
-  RecentDirs recent(cfs);
-  MaildirWriter writer(FsyncMode::kOptimized, cfs);
-  writer.set_recent_dirs(recent);
+  RecentDirs recent{cfs};
+  MaildirWriter writer{FsyncMode::kOptimized, cfs};
   UserTarget user = make_user(tmp.str() + "/Maildir");
+};
+
+TEST_F(RecentInbox, IsReusedWithoutWalkingItsPath) {
   ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, {}));  // creates the directories
   ASSERT_TRUE(writer.save(memory_body("a\n"), "H: 1\n", user, {}));  // opens and keeps new/
   EXPECT_EQ(recent.size(), 1u);
@@ -113,13 +118,7 @@ TEST(HotPath, RecentInboxIsReusedWithoutWalkingItsPath) {
 
 // A Maildir removed and made again within the second: the kept new/ is dead (no links), so
 // the next message goes into the new directory, where a reader looks.
-TEST(HotPath, RecentInboxRemovedAndRecreatedGetsTheNextMessage) {
-  testlib::TempDir tmp;
-  CountingFs cfs;
-  RecentDirs recent(cfs);
-  MaildirWriter writer(FsyncMode::kOptimized, cfs);
-  writer.set_recent_dirs(recent);
-  UserTarget user = make_user(tmp.str() + "/Maildir");
+TEST_F(RecentInbox, RemovedAndRecreatedGetsTheNextMessage) {
   ASSERT_TRUE(writer.save(memory_body("a\n"), "", user, {}));
   ASSERT_TRUE(writer.save(memory_body("a\n"), "", user, {}));
   std::filesystem::remove_all(user.location.root);

@@ -24,11 +24,16 @@ RecentDirs::Dir open_dir(const std::string& root) {
   return d;
 }
 
-TEST(RecentDirs, ServesItsOwnerWithinTheLifetimeOnly) {
+// One Maildir under a temporary directory and an empty cache, at time t0.
+class RecentDirsTest : public ::testing::Test {
+ protected:
   testlib::TempDir tmp;
-  RecentDirs recent(real_fs());
+  RecentDirs recent{real_fs()};
   const std::string root = tmp.str() + "/Maildir";
-  const auto t0 = Clock::now();
+  const Clock::time_point t0 = Clock::now();
+};
+
+TEST_F(RecentDirsTest, ServesItsOwnerWithinTheLifetimeOnly) {
   recent.put(root, 1000, 1000, open_dir(root), t0);
   auto hit = recent.find(root, 1000, 1000, t0 + RecentDirs::kLifetime / 2);
   ASSERT_TRUE(hit);
@@ -40,22 +45,14 @@ TEST(RecentDirs, ServesItsOwnerWithinTheLifetimeOnly) {
   EXPECT_EQ(recent.size(), 0u) << "an expired entry is dropped";
 }
 
-TEST(RecentDirs, ARemovedDirectoryIsNotServed) {
-  testlib::TempDir tmp;
-  RecentDirs recent(real_fs());
-  const std::string root = tmp.str() + "/Maildir";
-  const auto t0 = Clock::now();
+TEST_F(RecentDirsTest, ARemovedDirectoryIsNotServed) {
   recent.put(root, 1000, 1000, open_dir(root), t0);
   std::filesystem::remove_all(root);
   EXPECT_FALSE(recent.find(root, 1000, 1000, t0));
   EXPECT_EQ(recent.size(), 0u);
 }
 
-TEST(RecentDirs, AHolderKeepsItsDescriptorAfterTheEntryIsGone) {
-  testlib::TempDir tmp;
-  RecentDirs recent(real_fs());
-  const std::string root = tmp.str() + "/Maildir";
-  const auto t0 = Clock::now();
+TEST_F(RecentDirsTest, AHolderKeepsItsDescriptorAfterTheEntryIsGone) {
   recent.put(root, 1000, 1000, open_dir(root), t0);
   auto held = recent.find(root, 1000, 1000, t0);
   ASSERT_TRUE(held);
@@ -65,11 +62,7 @@ TEST(RecentDirs, AHolderKeepsItsDescriptorAfterTheEntryIsGone) {
   EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
 
-TEST(RecentDirs, ExpiredEntriesAreClosedByTheNextLifetimesFirstPut) {
-  testlib::TempDir tmp;
-  RecentDirs recent(real_fs());
-  const std::string root = tmp.str() + "/Maildir";
-  const auto t0 = Clock::now();
+TEST_F(RecentDirsTest, ExpiredEntriesAreClosedByTheNextLifetimesFirstPut) {
   recent.put(root + "a", 1, 1, open_dir(root), t0);
   recent.put(root + "b", 1, 1, open_dir(root), t0 + RecentDirs::kLifetime / 2);
   EXPECT_EQ(recent.size(), 2u);
@@ -79,12 +72,8 @@ TEST(RecentDirs, ExpiredEntriesAreClosedByTheNextLifetimesFirstPut) {
   EXPECT_TRUE(recent.find(root + "b", 1, 1, t0 + RecentDirs::kLifetime * 5 / 4));
 }
 
-TEST(RecentDirs, IsBoundedAndSweepsExpiredEntriesWhenFull) {
-  testlib::TempDir tmp;
-  RecentDirs recent(real_fs());
-  const std::string root = tmp.str() + "/Maildir";
+TEST_F(RecentDirsTest, IsBoundedAndSweepsExpiredEntriesWhenFull) {
   const auto shared = open_dir(root);
-  const auto t0 = Clock::now();
   for (size_t i = 0; i < RecentDirs::kMaxEntries; ++i) recent.put(root + std::to_string(i), 1, 1, shared, t0);
   EXPECT_EQ(recent.size(), RecentDirs::kMaxEntries);
   recent.put(root + "x", 1, 1, shared, t0);  // all young: not kept
