@@ -10,6 +10,8 @@
 // --links N (with --tmpfile): one file per sequence, linked into N mailboxes' new/ (a message
 // for N recipients); each new/ is fsynced, or with --shared-sync all N are covered by
 // Dovetail's own storage::SharedSync (one syncfs + flush shared by the threads; decision 0009).
+// --one-box puts every thread into one Maildir; --dir-group then shares the new/ fsyncs of
+// concurrent deliveries (a group commit of one directory).
 // Output: one JSON object on stdout. Files are never deleted while measuring (mass deletes
 // slow later inode allocation on journal-less ext4); they stay until --dir is removed.
 // Depends on: std + POSIX, and dovetail_storage for --shared-sync. Not part of the server:
@@ -20,6 +22,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <atomic>
 #include <cerrno>
@@ -64,6 +68,47 @@ bool g_direct = false;
 // wait) makes it durable, then it is linked, then a second shared sync makes the link
 // durable: two shared passes per delivery instead of two private fsync chains.
 bool g_group_commit = false;
+
+// --one-box: every thread delivers into the same Maildir (the `hot` workload's shape: one
+// mailbox receiving from 16 sessions) instead of one each.
+bool g_one_box = false;
+
+// --dir-group (with --one-box): the new/ fsyncs of concurrent deliveries are shared. A caller
+// needs an fsync of new/ that *starts after* its link; it runs one itself when none is
+// running, else it sleeps until the running one ends and the next one (led by one of the
+// waiters) has completed — a group commit of one directory.
+struct DirGroup {
+  std::mutex mutex;
+  std::condition_variable cv;
+  uint64_t started = 0;
+  uint64_t done = 0;
+  bool running = false;
+  uint64_t failed_upto = 0;  // the latest finished fsync that failed
+} g_dir_group_state;
+bool g_dir_group = false;
+
+int group_sync_dir(int fd) {
+  DirGroup& g = g_dir_group_state;
+  std::unique_lock lock(g.mutex);
+  const uint64_t need = g.started + 1;  // the next fsync to start covers this caller's link
+  while (g.done < need) {
+    if (g.running) {
+      g.cv.wait(lock);
+      continue;
+    }
+    g.running = true;
+    const uint64_t mine = ++g.started;
+    lock.unlock();
+    const int r = ::fsync(fd);
+    lock.lock();
+    g.done = mine;
+    if (r != 0) g.failed_upto = mine;
+    g.running = false;
+    g.cv.notify_all();
+  }
+  return g.failed_upto >= need ? -1 : 0;
+}
+
 bool write_payload(int fd, std::string_view payload) {
   if (!g_direct) return ::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size());
   const size_t aligned = payload.size() & ~size_t{4095};
@@ -98,7 +143,7 @@ bool deliver_anonymous(int tmp_fd, int new_fd, const std::string& name, std::str
   const bool ok = write_payload(fd, payload) && ::fsync(fd) == 0 &&
                   (::linkat(fd, "", new_fd, name.c_str(), AT_EMPTY_PATH) == 0 ||
                    ::linkat(AT_FDCWD, proc.c_str(), new_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0);
-  return ::close(fd) == 0 && ok && sync_dir(new_fd) == 0;
+  return ::close(fd) == 0 && ok && (g_dir_group ? group_sync_dir(new_fd) : sync_dir(new_fd)) == 0;
 }
 
 // One file into every new/ of new_fds: written and synced once, linked into each, then the
@@ -128,7 +173,7 @@ bool deliver_linked(const std::vector<int>& new_fds, const std::string& name, st
 
 void worker(const std::string& root, int id, std::string_view payload, const std::atomic<bool>& stop,
             std::atomic<long>& done, std::atomic<bool>& failed, bool anonymous, int links, bool shared) {
-  const std::string box = root + "/" + std::to_string(id);
+  const std::string box = root + "/" + (g_one_box ? std::string("0") : std::to_string(id));
   make_dir(box);
   make_dir(box + "/tmp");
   make_dir(box + "/new");
@@ -201,7 +246,8 @@ double machine_busy_seconds() {
 double measure(const Options& opt, int threads, long& ops, double& cpu, double& machine, long& switches) {
   const std::string root = opt.dir + (opt.tmpfile ? "/a" : "/t") + std::to_string(threads) + "x" +
                            std::to_string(opt.links) + (opt.shared_sync ? "s" : "") +
-                           (opt.dir_datasync ? "d" : "") + (opt.direct ? "o" : "") + (opt.group_commit ? "g" : "");
+                           (opt.dir_datasync ? "d" : "") + (opt.direct ? "o" : "") + (opt.group_commit ? "g" : "") +
+                           (g_one_box ? "1" : "") + (g_dir_group ? "G" : "");
   make_dir(root);
   // 4096-aligned storage for --direct: a string's own buffer has no such guarantee.
   struct AlignedFree {
@@ -257,6 +303,10 @@ int main(int argc, char** argv) {
       opt.direct = true;
     } else if (a == "--group-commit") {
       opt.group_commit = true;
+    } else if (a == "--one-box") {
+      g_one_box = true;
+    } else if (a == "--dir-group") {
+      g_dir_group = g_one_box = true;
     } else if (a == "--threads" && has_value) {
       opt.threads.clear();
       for (const char* p = argv[++i]; *p != '\0';) {
@@ -269,7 +319,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: fsync_limit --dir FRESH_DIR [--threads 1,64] [--seconds 3] [--size 4096] [--tmpfile]\n"
                    "                   [--links N] [--shared-sync]   (both imply --tmpfile) [--dir-datasync]\n"
-                   "                   [--direct]   (implies --tmpfile) [--group-commit] (implies --shared-sync)\n");
+                   "                   [--direct]   (implies --tmpfile) [--group-commit] (implies --shared-sync)\n"
+                   "                   [--one-box] [--dir-group] (implies --one-box and --tmpfile)\n");
       return 2;
     }
   }
@@ -278,7 +329,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (opt.group_commit) opt.shared_sync = true;
-  if (opt.links > 1 || opt.shared_sync || opt.direct) opt.tmpfile = true;
+  if (opt.links > 1 || opt.shared_sync || opt.direct || g_dir_group) opt.tmpfile = true;
+  if (g_dir_group && (opt.links > 1 || opt.shared_sync)) {
+    std::fprintf(stderr, "fsync_limit: --dir-group shares new/ fsyncs of one-link deliveries only\n");
+    return 2;
+  }
   g_group_commit = opt.group_commit;
   g_dir_datasync = opt.dir_datasync;
   g_direct = opt.direct;
