@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "testlib/temp_dir.hpp"
 
@@ -81,6 +84,33 @@ TEST_F(RecentDirsTest, IsBoundedAndSweepsExpiredEntriesWhenFull) {
   recent.put(root + "y", 1, 1, shared, t0 + RecentDirs::kLifetime);  // the old ones go
   EXPECT_EQ(recent.size(), 1u);
   EXPECT_TRUE(recent.find(root + "y", 1, 1, t0 + RecentDirs::kLifetime));
+}
+
+// The privileged writer's 64 threads share one RecentDirs: entries expire, are replaced and
+// evicted while other threads hold what they found. A held descriptor must stay open.
+TEST_F(RecentDirsTest, ThreadsFindPutAndExpireWithoutLosingAHeldDescriptor) {
+  std::filesystem::create_directories(root + "/new");
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        // Time moves on by a quarter lifetime every few steps: entries expire all the time.
+        const auto now = t0 + RecentDirs::kLifetime / 4 * ((i + t) / 3);
+        const std::string box = root + (i % 2 ? "" : "/");  // two keys, one directory
+        auto hit = recent.find(box, 1, 1, now);
+        if (!hit) {
+          recent.put(box, 1, 1, open_dir(root), now);
+          continue;
+        }
+        struct stat st {};
+        if (::fstat(hit->neu->get(), &st) != 0 || !S_ISDIR(st.st_mode)) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_LE(recent.size(), 2u);
 }
 
 }  // namespace
