@@ -334,25 +334,19 @@ std::optional<std::string> lookup_long_value(std::string_view key, VarRefs vars)
 
 }  // namespace detail
 
-VarTable user_vars(std::string_view user, std::string_view home) {
-  auto at = user.rfind('@');
-  std::string_view username = at == std::string_view::npos ? user : user.substr(0, at);
-  std::string_view domain = at == std::string_view::npos ? std::string_view{} : user.substr(at + 1);
-  VarTable table;
-  table.reserve(8);  // callers add a few of their own: one allocation for the table
-  table.push_back({'u', "user", std::string(user)});
-  table.push_back({'n', "username", std::string(username)});
-  table.push_back({'d', "domain", std::string(domain)});
-  table.push_back({'h', "home", std::string(home)});
-  return table;
-}
-
 std::array<VarRef, 4> user_var_refs(std::string_view user, std::string_view home) {
   auto at = user.rfind('@');
   std::string_view username = at == std::string_view::npos ? user : user.substr(0, at);
   std::string_view domain = at == std::string_view::npos ? std::string_view{} : user.substr(at + 1);
   return {VarRef{'u', "user", user}, VarRef{'n', "username", username}, VarRef{'d', "domain", domain},
           VarRef{'h', "home", home}};
+}
+
+VarTable user_vars(std::string_view user, std::string_view home) {
+  VarTable table;
+  table.reserve(8);  // callers add a few of their own: one allocation for the table
+  for (const VarRef& r : user_var_refs(user, home)) table.push_back({r.key, r.name, std::string(r.value)});
+  return table;
 }
 
 std::string expand_home(std::string_view path, std::string_view home) {

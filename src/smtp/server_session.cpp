@@ -12,8 +12,8 @@
 namespace dovetail::smtp {
 
 namespace {
-// A reply line must stay one line whatever a handler put into its text. Appended in runs:
-// every reply passes here (11 per message with 10 recipients).
+// A reply line must stay one line whatever a handler put into its text. Appended whole, then
+// mended in place: every reply passes here (11 per message with 10 recipients).
 void append_sanitized(std::string& out, std::string_view text) {
   const size_t from = out.size();
   out.append(text);
