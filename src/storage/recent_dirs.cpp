@@ -53,7 +53,9 @@ void RecentDirs::put(const std::string& root, uid_t uid, gid_t gid, Dir dir, Clo
     }
     if (slots_.size() >= kMaxEntries) return;  // all young: this one is simply not kept
   }
-  slots_.insert_or_assign(key(root, uid, gid), Slot{std::move(dir), now});
+  auto [it, fresh] = slots_.try_emplace(key(root, uid, gid));
+  if (!fresh) dropped.push_back(std::move(it->second));  // a replaced entry, too, closes outside
+  it->second = Slot{std::move(dir), now};
 }
 
 size_t RecentDirs::size() const {
