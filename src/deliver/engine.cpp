@@ -191,17 +191,19 @@ std::optional<Resolution> Engine::resolve_impl(const mail::Envelope& env, const 
   const base::VarTable no_vars;
   const base::VarTable& more_vars = more ? more->table() : no_vars;
 
-  std::string home = user.home;
-  if (home.empty() && !s.mail_home.empty()) {
+  std::string expanded_home;  // only when mail_home supplies the home: the usual one is not copied
+  const std::string* home = &user.home;
+  if (home->empty() && !s.mail_home.empty()) {
     auto expanded = base::var_expand(s.mail_home, more ? more->with_user(user.name, "") : base::user_vars(user.name, ""));
     if (!expanded.unknown.empty()) {  // as mail_location: never a home without the variable
       log(base::log::Level::kError, user.name, rcpt.id,
           "mail_home '" + s.mail_home + "': " + base::describe_failure(expanded));
       return lookup_failed();
     }
-    home = std::move(expanded.text);
+    expanded_home = std::move(expanded.text);
+    home = &expanded_home;
   }
-  auto location = storage::parse_mail_location(location_setting, user.name, home, more_vars);
+  auto location = storage::parse_mail_location(location_setting, user.name, *home, more_vars);
   if (!location) {
     log(base::log::Level::kError, user.name, rcpt.id,
         "mail_location '" + location_setting + "': " + location.error().message);
@@ -291,6 +293,7 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
   p->headers = mail::trace_headers(trace);
 
   p->first_of.resize(recipients.size());
+  p->unique.reserve(recipients.size());
   for (size_t i = 0; i < recipients.size(); ++i) {
     p->first_of[i] = i;
     for (size_t j : p->unique) {
@@ -304,17 +307,22 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
 
   const storage::MissingMailbox if_missing = missing_policy(s);
   p->targets.reserve(p->unique.size());
+  p->keys.reserve(p->unique.size());
   for (size_t i : p->unique) {
     const ResolvedRecipient& r = recipients[i];
     // lda_original_recipient_header names a header to read the original recipient from
     // (seed: "-a ... may be overridden by reading it from a header"); else ORCPT; else RCPT.
-    std::string original;
-    if (!s.lda_original_recipient_header.empty())
-      original = first_address(first_header(header_block, s.lda_original_recipient_header));
-    if (original.empty()) original = r.rcpt.orcpt;
-    if (original.empty()) original = r.rcpt.address.to_string();
+    // Built on demand: only the debug line reads it until Sieve does.
+    const auto original_recipient = [&] {
+      std::string original;
+      if (!s.lda_original_recipient_header.empty())
+        original = first_address(first_header(header_block, s.lda_original_recipient_header));
+      if (original.empty()) original = r.rcpt.orcpt;
+      if (original.empty()) original = r.rcpt.address.to_string();
+      return original;
+    };
 
-    // STEP filter (issue: Sieve). The user's script runs here on the envelope, `original`
+    // STEP filter (issue: Sieve). The user's script runs here on the envelope, `original_recipient()`
     // (Sieve's envelope "to", COMPAT item 17) and the message, and yields actions: keep,
     // fileinto, discard, redirect, reject, vacation. Until then the only action is Sieve's
     // implicit keep into the requested mailbox.
@@ -323,7 +331,7 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
     // 552 5.2.2 Quota exceeded (452 4.2.2 with quota_full_tempfail).
     if (s.mail_debug)
       log(base::log::Level::kDebug, r.user.name, r.rcpt.id,
-          "original recipient " + original + ", mailbox '" + r.mailbox + "'");
+          "original recipient " + original_recipient() + ", mailbox '" + r.mailbox + "'");
     p->targets.push_back({&r.target, {r.mailbox, if_missing}});
     p->keys.push_back(r.key.key);
   }

@@ -52,16 +52,13 @@ std::optional<std::string> find_header(std::string_view block, std::string_view 
 }  // namespace
 
 std::string sanitize(std::string_view value, size_t max_len) {
-  std::string out;
-  out.reserve(std::min(value.size(), max_len + 3));
-  for (char c : value) {
-    if (out.size() >= max_len) {
-      out += "...";
-      return out;
-    }
+  const bool cut = value.size() > max_len;
+  std::string out(value.substr(0, max_len));
+  for (char& c : out) {
     unsigned char u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+    if (u < 0x20 || u == 0x7f) c = '?';
   }
+  if (cut) out += "...";
   return out;
 }
 

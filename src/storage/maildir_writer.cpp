@@ -354,8 +354,7 @@ base::Expected<std::string, SaveError> write_copy(Fs& fs, OpenBox& box, const Bo
 
 // The distinct new/ directories holding a saved copy, in target order.
 struct DirToSync {
-  size_t first;  // a target whose box holds the directory's fd
-  std::string path;
+  size_t first;  // a target whose box holds the directory's fd; its path names the Maildir
   bool synced = false;
 };
 
@@ -365,11 +364,11 @@ struct DirToSync {
 void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, const std::vector<std::string>& names,
                    const std::vector<size_t>& copy_of, std::vector<SaveResult>& results) {
   std::vector<DirToSync> dirs;
+  dirs.reserve(results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) continue;
-    std::string dir = boxes[i].path + "/new";
-    if (std::none_of(dirs.begin(), dirs.end(), [&](const DirToSync& d) { return d.path == dir; }))
-      dirs.push_back({i, std::move(dir)});
+    if (std::none_of(dirs.begin(), dirs.end(), [&](const DirToSync& d) { return boxes[d.first].path == boxes[i].path; }))
+      dirs.push_back({i});
   }
   if (dirs.size() >= MaildirWriter::kSharedSyncMinDirs) {
     std::map<dev_t, std::vector<size_t>> by_dev;
@@ -393,9 +392,10 @@ void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, cons
     if (d.synced) continue;
     int s = fs.fsync(boxes[d.first].neu.get());
     if (s == 0) continue;
-    SaveError err = classify_errno(-s, "fsync(" + d.path + ")");
+    const std::string& root = boxes[d.first].path;
+    SaveError err = classify_errno(-s, "fsync(" + root + "/new)");
     for (size_t j = d.first; j < results.size(); ++j) {
-      if (results[j] && boxes[j].path + "/new" == d.path) {
+      if (results[j] && boxes[j].path == root) {
         fs.unlink_at(boxes[j].neu.get(), names[j].c_str());
         results[j] = Fail(err);
       }

@@ -3,10 +3,22 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <climits>
 #include <ctime>
 
 namespace dovetail::storage {
+namespace {
+
+constexpr size_t kMaxDigits = 20;  // of a uint64_t
+
+void append_number(std::string& out, uint64_t n) {
+  char digits[kMaxDigits];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
+}
+
+}  // namespace
 
 const std::string& maildir_hostname() {
   static const std::string host = [] {
@@ -44,23 +56,31 @@ std::string next_unique_base() {
   do {
     mine = now > prev ? now : prev + 1;
   } while (!last_us.compare_exchange_weak(prev, mine, std::memory_order_relaxed));
-  return std::to_string(mine / 1000000u) + ".M" + std::to_string(mine % 1000000u) + pid_and_host();
+  const std::string& suffix = pid_and_host();
+  std::string out;
+  out.reserve(2 * kMaxDigits + 2 + suffix.size());
+  append_number(out, mine / 1000000u);
+  out += ".M";
+  append_number(out, mine % 1000000u);
+  out += suffix;
+  return out;
 }
 
 std::string with_sizes(std::string_view base, uint64_t size, uint64_t vsize) {
-  std::string out(base);
+  std::string out;
+  out.reserve(base.size() + 6 + 2 * kMaxDigits);
+  out += base;
   out += ",S=";
-  out += std::to_string(size);
+  append_number(out, size);
   out += ",W=";
-  out += std::to_string(vsize);
+  append_number(out, vsize);
   return out;
 }
 
 uint64_t crlf_size(std::string_view bytes) {
   uint64_t n = bytes.size();
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) ++n;
-  }
+  for (size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1))
+    if (i == 0 || bytes[i - 1] != '\r') ++n;
   return n;
 }
 

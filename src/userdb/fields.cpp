@@ -30,6 +30,13 @@ void set_field(Fields& fields, std::string_view key, std::string value) {
   fields.emplace_back(std::string(key), std::move(value));
 }
 
+bool has_duplicate_keys(const Fields& fields) {
+  for (size_t i = 0; i < fields.size(); ++i)
+    for (size_t j = i + 1; j < fields.size(); ++j)
+      if (fields[i].first == fields[j].first) return true;
+  return false;
+}
+
 const std::string* find_field(const Fields& fields, std::string_view key) {
   for (const auto& f : fields)
     if (f.first == key) return &f.second;

@@ -235,6 +235,7 @@ base::Result<Fields> PasswdFileDriver::userdb_fields(const PasswdEntry& e,
   if (!e.has_userdb_info)
     return base::fail(not_found("passwd-file: user " + request.user + " has no userdb info"));
   Fields out;
+  out.reserve(3 + e.extra.size());
   // Dovecot drops a line with uid/gid 0 or unparsable ids: the user does not exist.
   if (!e.uid.empty()) {
     auto uid = parse_uid(e.uid);

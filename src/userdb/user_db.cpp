@@ -79,7 +79,7 @@ base::Result<User> UserDb::lookup_user(std::string_view key) const {
   LookupRequest request{std::string(key), chains_->service};
   auto fields = run_chain(chains_->userdbs, request);
   if (!fields) return base::fail(fields.error());
-  return to_user(key, *fields);
+  return to_user(key, std::move(*fields));
 }
 
 std::optional<base::Result<User>> UserDb::lookup_user_now(std::string_view key) const {
@@ -93,7 +93,7 @@ std::optional<base::Result<User>> UserDb::lookup_user_now(std::string_view key) 
     if (v != nullptr && !is_numeric_id(*v))
       return std::nullopt;
   }
-  return to_user(key, **fields);
+  return to_user(key, std::move(**fields));
 }
 
 base::Result<PassdbResult> UserDb::lookup_pass(std::string_view key) const {

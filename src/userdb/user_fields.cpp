@@ -77,10 +77,10 @@ base::Result<gid_t> parse_gid(std::string_view text) {
   return base::fail(base::Error::from_errno(-rc, "getgrnam(" + std::string(text) + ")"));
 }
 
-base::Result<User> to_user(std::string_view key, const Fields& fields) {
+base::Result<User> to_user(std::string_view key, Fields fields) {
   User user;
   user.name = std::string(key);
-  for (const auto& [name, value] : fields) {
+  for (auto& [name, value] : fields) {
     if (name == "uid") {
       auto uid = parse_uid(value);
       if (!uid) return base::fail(base::Error::temporary("userdb: " + uid.error().message));
@@ -90,17 +90,17 @@ base::Result<User> to_user(std::string_view key, const Fields& fields) {
       if (!gid) return base::fail(base::Error::temporary("userdb: " + gid.error().message));
       user.gid = *gid;
     } else if (name == "home") {
-      user.home = value;
+      user.home = std::move(value);
     } else if (name == "mail") {
-      user.mail = value;
+      user.mail = std::move(value);
     } else if (name == "quota_rule") {
-      user.quota_rule = value;
+      user.quota_rule = std::move(value);
     } else if (name == "sieve") {
-      user.sieve = value;
+      user.sieve = std::move(value);
     } else if (name == "user") {
-      if (!value.empty()) user.name = value;
+      if (!value.empty()) user.name = std::move(value);
     } else {
-      user.extra[name] = value;
+      user.extra[name] = std::move(value);
     }
   }
   return user;

@@ -22,7 +22,7 @@ namespace dovetail::userdb {
 base::Result<uid_t> parse_uid(std::string_view text);
 base::Result<gid_t> parse_gid(std::string_view text);
 
-base::Result<User> to_user(std::string_view key, const Fields& fields);
+base::Result<User> to_user(std::string_view key, Fields fields);
 base::Result<PassdbResult> to_passdb_result(std::string_view key, const Fields& fields);
 
 }  // namespace dovetail::userdb

@@ -44,6 +44,14 @@ TEST(MessageInfoTest, LongValuesAreCut) {
   EXPECT_EQ(info.subject, std::string(80, 'x') + "...");
 }
 
+TEST(MessageInfoTest, SanitizeCutsOnlyPastTheLimitAndMasksControlBytes) {
+  EXPECT_EQ(sanitize("", 5), "");
+  EXPECT_EQ(sanitize("12345", 5), "12345");  // exactly the limit: no "..."
+  EXPECT_EQ(sanitize("123456", 5), "12345...");
+  EXPECT_EQ(sanitize(std::string("a\x00" "b\x1f" "c\x7f" "d\x80", 8), 80), "a?b?c?d\x80");  // 8-bit bytes kept
+  EXPECT_EQ(sanitize(std::string("\t\r\n"), 2), "??...");
+}
+
 TEST(DeliveryLogTest, DefaultFormatsGiveDovecotsLine) {
   config::Settings defaults;
   std::string prefix = expand_log_prefix(
