@@ -278,7 +278,8 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
   p->started = std::chrono::steady_clock::now();
   p->now = deps_.clock();
 
-  const std::string header_block = read_header_block(spool);
+  std::string header_storage;
+  const std::string_view header_block = read_header_block(spool, header_storage);
   p->info = scan_message_info(header_block);
 
   // Delivered-To and `for <...>` only with exactly one local recipient (COMPAT item 8), so

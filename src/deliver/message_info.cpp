@@ -88,12 +88,13 @@ MessageInfo scan_message_info(std::string_view block) {
   return info;
 }
 
-std::string read_header_block(const mail::Spool& spool) {
+std::string_view read_header_block(const mail::Spool& spool, std::string& storage) {
   if (spool.in_memory()) {
     std::string_view mem = spool.memory();
-    return std::string(mem.substr(0, std::min(mem.size(), kHeaderScanLimit)));
+    return mem.substr(0, std::min(mem.size(), kHeaderScanLimit));
   }
-  std::string buf(std::min<uint64_t>(spool.size(), kHeaderScanLimit), '\0');
+  std::string& buf = storage;
+  buf.assign(std::min<uint64_t>(spool.size(), kHeaderScanLimit), '\0');
   size_t have = 0;
   while (have < buf.size()) {
     auto n = spool.read_at(have, buf.data() + have, buf.size() - have);

@@ -27,8 +27,9 @@ struct MessageInfo {
 
 MessageInfo scan_message_info(std::string_view header_block);
 
-// The first kHeaderScanLimit octets of the message (enough for any sane header block).
-std::string read_header_block(const mail::Spool& spool);
+// The first kHeaderScanLimit octets of the message (enough for any sane header block): a view
+// of the spool's memory, or those octets read into `storage` when the spool is a file.
+std::string_view read_header_block(const mail::Spool& spool, std::string& storage);
 
 // First header `name` (case-insensitive), unfolded and trimmed; "" when absent.
 std::string first_header(std::string_view header_block, std::string_view name);
