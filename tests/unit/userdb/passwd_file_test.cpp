@@ -66,6 +66,34 @@ TEST(PasswdFile, FoundWithFieldsAndExtraFields) {
   EXPECT_EQ(e->home, "");
 }
 
+// A userdb_ field may repeat a column (userdb_home) or itself: the last value wins, whether the
+// lookup merges the fields or passes them on untouched (no repeated key).
+TEST(PasswdFile, RepeatedUserdbFieldsKeepTheLastValue) {
+  TempDir dir;
+  auto path = dir.write("users",
+                        "rep@test.example::1001:1001::/home/a::userdb_home=/home/b userdb_mail=maildir:/x "
+                        "userdb_mail=maildir:/y\n"
+                        "plain@test.example::1002:1002::/home/p::userdb_mail=maildir:/p\n");
+  auto db = make_db({}, {{"passwd-file", path.string(), "", ""}});
+  for (bool now : {false, true}) {
+    SCOPED_TRACE(now ? "lookup_user_now" : "lookup_user");
+    auto r = db->lookup_user("rep@test.example");  // also loads the file for lookup_user_now
+    if (now) {
+      auto answer = db->lookup_user_now("rep@test.example");
+      ASSERT_TRUE(answer.has_value());
+      r = std::move(*answer);
+    }
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->home, "/home/b");
+    EXPECT_EQ(r->mail, "maildir:/y");
+    EXPECT_EQ(r->uid, 1001u);
+    auto p = db->lookup_user("plain@test.example");
+    ASSERT_TRUE(p.has_value()) << p.error().message;
+    EXPECT_EQ(p->home, "/home/p");
+    EXPECT_EQ(p->mail, "maildir:/p");
+  }
+}
+
 TEST(PasswdFile, UserdbIgnoresPassdbFieldsAndExpandsVariables) {
   TempDir dir;
   auto path = dir.write("users", kUsers);
