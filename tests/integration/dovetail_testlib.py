@@ -379,7 +379,8 @@ class DovetailServer(Server):
         self.proc = subprocess.Popen([self.bin, "serve", "-c", str(self.work.conf)],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
-        threading.Thread(target=self._reader, args=(self.proc.stderr,), daemon=True).start()
+        self._reader_thread = threading.Thread(target=self._reader, args=(self.proc.stderr,), daemon=True)
+        self._reader_thread.start()
         deadline = time.monotonic() + timeout
         tcp = tcp6 = unix = None
         while time.monotonic() < deadline:
@@ -424,6 +425,7 @@ class DovetailServer(Server):
 
     def _terminate(self, sig=signal.SIGTERM, wait=15.0):
         if self.proc is None or self.proc.poll() is not None:
+            self._close_stderr()
             return
         try:
             os.kill(self.proc.pid, sig)
@@ -433,6 +435,20 @@ class DovetailServer(Server):
             self.proc.wait(5)
         except ProcessLookupError:
             pass
+        self._close_stderr()
+
+    def _close_stderr(self):
+        """Joins the stderr reader once the daemon is gone, then closes the pipe. Left to the
+        interpreter's exit, closing a pipe that a daemon thread still reads can deadlock it
+        (seen in CI: all tests passed, then the process hung until ctest's timeout)."""
+        thread = getattr(self, "_reader_thread", None)
+        if thread is not None:
+            thread.join(5)
+            if thread.is_alive():
+                return  # a helper still holds the pipe: leave it to that helper's exit
+            self._reader_thread = None
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
 
     def stop(self):
         self._terminate()
@@ -450,6 +466,7 @@ class DovetailServer(Server):
         except ProcessLookupError:
             pass
         self.proc.wait(10)
+        self._close_stderr()
 
     def live_group_members(self) -> list[str]:
         """Processes (not zombies) still in the started daemon's process group."""
@@ -525,6 +542,7 @@ class DovecotServer(Server):
         except ProcessLookupError:
             pass
         self.proc.wait(10)
+        self._close_stderr()
 
     def restart(self) -> Endpoints:
         return self.start()
