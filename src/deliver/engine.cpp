@@ -323,10 +323,10 @@ std::unique_ptr<Engine::Prepared> Engine::prepare(const mail::Envelope& env, con
       return original;
     };
 
-    // STEP filter (issue: Sieve). The user's script runs here on the envelope, `original_recipient()`
-    // (Sieve's envelope "to", COMPAT item 17) and the message, and yields actions: keep,
-    // fileinto, discard, redirect, reject, vacation. Until then the only action is Sieve's
-    // implicit keep into the requested mailbox.
+    // STEP filter (issue: Sieve). The user's script runs here on the envelope,
+    // `original_recipient()` (Sieve's envelope "to", COMPAT item 17) and the message, and
+    // yields actions: keep, fileinto, discard, redirect, reject, vacation. Until then the only
+    // action is Sieve's implicit keep into the requested mailbox.
 
     // STEP quota check at save (issue: quota). A message that does not fit is refused here:
     // 552 5.2.2 Quota exceeded (452 4.2.2 with quota_full_tempfail).

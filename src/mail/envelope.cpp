@@ -9,11 +9,10 @@ namespace dovetail::mail {
 // `alice+../../evil@x` -> "alice+../../evil"@x.
 std::string Address::to_string() const {
   std::string out;
-  out.reserve(local.size() + 1 + domain.size());  // one allocation for the usual dot-string
+  out.reserve(local.size() + 3 + domain.size());  // one allocation (quotes, '@'), escapes aside
   if (is_dot_string(local)) {
     out = local;
   } else {
-    out.reserve(local.size() + 3 + domain.size());
     out.push_back('"');
     for (char ch : local) {
       if (ch == '"' || ch == '\\') out.push_back('\\');

@@ -115,7 +115,7 @@ std::string received_header(const TraceRequest& request) {
 
 std::string trace_headers(const TraceRequest& request) {
   std::string out;
-  out.reserve(512);
+  out.reserve(512);  // all three usual headers in one allocation
   out += return_path_header(*request.envelope);
   if (std::string to = delivered_to_address(request); !to.empty()) {
     out += "Delivered-To: ";

@@ -367,8 +367,8 @@ void sync_new_dirs(Fs& fs, SharedSync& shared, std::vector<OpenBox>& boxes, cons
   dirs.reserve(results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) continue;
-    if (std::none_of(dirs.begin(), dirs.end(), [&](const DirToSync& d) { return boxes[d.first].path == boxes[i].path; }))
-      dirs.push_back({i});
+    const auto same_maildir = [&](const DirToSync& d) { return boxes[d.first].path == boxes[i].path; };
+    if (std::none_of(dirs.begin(), dirs.end(), same_maildir)) dirs.push_back({i});
   }
   if (dirs.size() >= MaildirWriter::kSharedSyncMinDirs) {
     std::map<dev_t, std::vector<size_t>> by_dev;

@@ -19,10 +19,8 @@ base::Result<DbRule> parse_rule(const std::string& name, const std::string& text
 // The driver's fields with default_fields under them and override_fields over them.
 base::Result<Fields> with_templates(const ChainDb& db, Fields found, const LookupRequest& request) {
   if (db.default_fields.empty() && db.override_fields.empty()) {  // the usual case: no %vars needed
-    if (!has_duplicate_keys(found)) return found;
     Fields out;
-    out.reserve(found.size());
-    for (auto& [key, value] : found) set_field(out, key, std::move(value));
+    merge_fields(out, std::move(found));
     return out;
   }
   const std::string* home_field = find_field(found, "home");
@@ -99,11 +97,7 @@ std::optional<base::Result<Fields>> walk(const std::vector<ChainDb>& chain, cons
     if (found) {
       auto mine = with_templates(db, std::move(*found), request);
       if (!mine) return base::fail(mine.error());  // a broken template: temporary
-      if (kept.empty() && !has_duplicate_keys(*mine)) {
-        kept = std::move(*mine);  // what the merge below would build, without copying it
-      } else {
-        for (auto& [key, value] : *mine) set_field(kept, key, std::move(value));
-      }
+      merge_fields(kept, std::move(*mine));
     }
     size_t next = i + 1;
     while (next < chain.size() &&

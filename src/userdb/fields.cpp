@@ -30,11 +30,21 @@ void set_field(Fields& fields, std::string_view key, std::string value) {
   fields.emplace_back(std::string(key), std::move(value));
 }
 
+namespace {
 bool has_duplicate_keys(const Fields& fields) {
   for (size_t i = 0; i < fields.size(); ++i)
     for (size_t j = i + 1; j < fields.size(); ++j)
       if (fields[i].first == fields[j].first) return true;
   return false;
+}
+}  // namespace
+
+void merge_fields(Fields& into, Fields&& from) {
+  if (into.empty() && !has_duplicate_keys(from)) {
+    into = std::move(from);  // what the loop below would build, without copying it
+    return;
+  }
+  for (auto& [key, value] : from) set_field(into, key, std::move(value));
 }
 
 const std::string* find_field(const Fields& fields, std::string_view key) {

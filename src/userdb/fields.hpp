@@ -29,8 +29,8 @@ Fields parse_fields(std::string_view text);
 // Replaces the first field named `key`, or appends it.
 void set_field(Fields& fields, std::string_view key, std::string value);
 const std::string* find_field(const Fields& fields, std::string_view key);
-// True when a key appears twice: only then does merging with set_field change the list.
-bool has_duplicate_keys(const Fields& fields);
+// set_field for each of `from` in order (a repeated key keeps its first place and last value).
+void merge_fields(Fields& into, Fields&& from);
 
 // A uid/gid value that is a number (or unset): turning it into an id needs no NSS lookup
 // (getpwnam/getgrnam read files), so it may be resolved on an event thread.

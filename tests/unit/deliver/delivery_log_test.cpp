@@ -48,7 +48,8 @@ TEST(MessageInfoTest, SanitizeCutsOnlyPastTheLimitAndMasksControlBytes) {
   EXPECT_EQ(sanitize("", 5), "");
   EXPECT_EQ(sanitize("12345", 5), "12345");  // exactly the limit: no "..."
   EXPECT_EQ(sanitize("123456", 5), "12345...");
-  EXPECT_EQ(sanitize(std::string("a\x00" "b\x1f" "c\x7f" "d\x80", 8), 80), "a?b?c?d\x80");  // 8-bit bytes kept
+  // 8-bit bytes are kept.
+  EXPECT_EQ(sanitize(std::string("a\x00" "b\x1f" "c\x7f" "d\x80", 8), 80), "a?b?c?d\x80");
   EXPECT_EQ(sanitize(std::string("\t\r\n"), 2), "??...");
 }
 
